@@ -1,0 +1,3 @@
+//! Warehouses. DuckDB (embedded) is the first; see duckdb.rs.
+
+pub mod duckdb;

@@ -1,0 +1,177 @@
+//! The command line: clap definitions only. Commands live in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Build dbt projects fast: compile Jinja SQL models into a dependency graph, \
+             run them on DuckDB, and test the results.",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new project from kiln's scaffold (DuckDB profile, a seed, two models, tests).
+    Init(InitArgs),
+    /// Check dbt_project.yml, profiles.yml and the database connection.
+    Debug(ProjectArgs),
+    /// Read the whole project and write target/manifest.json.
+    Parse(ProjectArgs),
+    /// Render the selected nodes' SQL into target/compiled/, or print `--inline` SQL.
+    Compile(CompileArgs),
+    /// List the selected nodes.
+    #[command(alias = "list")]
+    Ls(LsArgs),
+}
+
+/// Where the project is and how to connect: shared by every command that reads a project.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ProjectArgs {
+    /// Directory holding dbt_project.yml (default: the current directory).
+    #[arg(long, value_name = "DIR", env = "DBT_PROJECT_DIR")]
+    pub project_dir: Option<PathBuf>,
+
+    /// Directory holding profiles.yml (default: DBT_PROFILES_DIR, then the project
+    /// directory, then ~/.dbt).
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
+
+    /// Profile to use, overriding `profile:` in dbt_project.yml.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Target (output) of the profile to use, overriding the profile's `target:`.
+    #[arg(short = 't', long, value_name = "NAME")]
+    pub target: Option<String>,
+
+    /// Variables as a YAML dictionary, e.g. --vars '{start_date: 2024-01-01}'.
+    /// They take precedence over vars in dbt_project.yml.
+    #[arg(long, value_name = "YAML")]
+    pub vars: Option<String>,
+
+    /// Number of threads (default: the profile's `threads`).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Format of progress and log lines on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Which nodes an invocation works on.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SelectionArgs {
+    /// Nodes to include: names, paths, globs, `tag:x`, `source:x`, `+model+`, ...
+    /// Space-separated words are a union; a comma joins an intersection.
+    #[arg(short = 's', long = "select", alias = "models", short_alias = 'm', value_name = "SELECTOR", num_args = 1..)]
+    pub select: Vec<String>,
+
+    /// Nodes to leave out, in the same language as --select.
+    #[arg(long, value_name = "SELECTOR", num_args = 1..)]
+    pub exclude: Vec<String>,
+
+    /// A named selector from selectors.yml.
+    #[arg(long, value_name = "NAME")]
+    pub selector: Option<String>,
+
+    /// How tests attached to selected nodes are selected.
+    #[arg(long, value_enum, env = "DBT_INDIRECT_SELECTION", default_value_t = IndirectSelection::Eager)]
+    pub indirect_selection: IndirectSelection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum IndirectSelection {
+    /// Select every test that touches a selected node.
+    #[default]
+    Eager,
+    /// Select tests only when all their parents are selected.
+    Cautious,
+    /// Select tests whose parents are selected or are ancestors of selected nodes.
+    Buildable,
+    /// Select no tests indirectly.
+    Empty,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Name of the new project (letters, digits and underscores); also its directory.
+    pub name: String,
+
+    /// Create the project in this directory instead of ./NAME.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Compile this SQL (with Jinja) instead of project nodes and print it to stdout.
+    #[arg(long, value_name = "SQL", conflicts_with_all = ["select", "exclude", "selector"])]
+    pub inline: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Only list nodes of these types.
+    #[arg(long, value_enum, value_name = "TYPE", num_args = 1..)]
+    pub resource_type: Vec<ResourceTypeArg>,
+
+    /// What to print for each node.
+    #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Selector)]
+    pub output: LsOutput,
+
+    /// With --output json: the keys to print (default: a standard set).
+    #[arg(long, value_name = "KEY", num_args = 1..)]
+    pub output_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LsOutput {
+    /// The node's name.
+    Name,
+    /// The path of the node's file, relative to the project.
+    Path,
+    /// One JSON object per line.
+    Json,
+    /// The fully qualified selector (package.path.name).
+    Selector,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResourceTypeArg {
+    Model,
+    Seed,
+    Snapshot,
+    Test,
+    Source,
+    Exposure,
+    Analysis,
+    Macro,
+    All,
+    Default,
+}

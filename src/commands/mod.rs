@@ -1,0 +1,212 @@
+//! One file per command. Each returns the process exit code, or an error
+//! that stops the invocation (exit code 2).
+
+pub mod compile;
+pub mod debug;
+pub mod init;
+pub mod ls;
+pub mod parse;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::cli::{Cli, Command, ProjectArgs, SelectionArgs};
+use crate::error::{Error, Result};
+use crate::graph::select::Selector;
+use crate::graph::selector::{self, Spec};
+use crate::graph::selectors_yml::{self, NamedSelector};
+use crate::graph::Dag;
+use crate::jinja::Jinja;
+use crate::manifest::json::{manifest_json, write_json_atomic, Invocation};
+use crate::manifest::{Manifest, ResourceType};
+use crate::output;
+use crate::project::Project;
+
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Init(args) => init::run(&args),
+        Command::Debug(args) => {
+            output::init(args.log_format);
+            debug::run(&args)
+        }
+        Command::Parse(args) => {
+            output::init(args.log_format);
+            parse::run(&args)
+        }
+        Command::Compile(args) => {
+            output::init(args.project.log_format);
+            compile::run(&args)
+        }
+        Command::Ls(args) => {
+            output::init(args.project.log_format);
+            ls::run(&args)
+        }
+    }
+}
+
+/// A parsed project: what every command after `parse` starts from.
+pub struct Session {
+    pub project: Project,
+    pub manifest: Arc<Manifest>,
+    pub jinja: Arc<Jinja>,
+    pub dag: Dag,
+    pub selectors: Vec<NamedSelector>,
+    pub started: Instant,
+}
+
+impl Session {
+    /// Loads and parses the project, printing warnings.
+    pub fn load(args: &ProjectArgs) -> Result<Session> {
+        let started = Instant::now();
+        let project = Project::load(args)?;
+        let (manifest, jinja) = crate::manifest::parse::parse_project(&project)?;
+        for w in &manifest.warnings {
+            output::warn(w);
+        }
+        let dag = Dag::build(&manifest)?;
+        let selectors = match crate::project::yaml::read_optional(
+            &project.dir.join("selectors.yml"),
+            Path::new("selectors.yml"),
+        )? {
+            Some((_, doc)) => selectors_yml::parse_file(&doc)
+                .map_err(|e| e.or_at(|| crate::error::Location::file("selectors.yml")))?,
+            None => Vec::new(),
+        };
+        Ok(Session {
+            project,
+            manifest: Arc::new(manifest),
+            jinja,
+            dag,
+            selectors,
+            started,
+        })
+    }
+
+    /// The nodes chosen by --select/--exclude/--selector (or the default
+    /// selector), limited to `types`, in dependency order.
+    pub fn select(&self, sel: &SelectionArgs, types: &[ResourceType]) -> Result<Vec<String>> {
+        let spec = self.spec(sel)?;
+        let selector = Selector {
+            manifest: &self.manifest,
+            dag: &self.dag,
+            indirect: sel.indirect_selection,
+        };
+        let chosen = selector.select(&spec)?;
+        let wanted: crate::graph::NodeSet = chosen
+            .into_iter()
+            .filter(|&i| {
+                let id = self.dag.id(i);
+                let rt = if let Some(n) = self.manifest.nodes.get(id) {
+                    n.resource_type
+                } else if self.manifest.sources.contains_key(id) {
+                    ResourceType::Source
+                } else {
+                    ResourceType::Exposure
+                };
+                types.contains(&rt)
+            })
+            .collect();
+        let ids: Vec<String> = self
+            .dag
+            .topo_order(&wanted)
+            .into_iter()
+            .map(|i| self.dag.id(i).to_string())
+            .collect();
+        if ids.is_empty() && (!sel.select.is_empty() || sel.selector.is_some()) {
+            output::warn("the selection criteria matched no nodes");
+        }
+        Ok(ids)
+    }
+
+    fn spec(&self, sel: &SelectionArgs) -> Result<Spec> {
+        if let Some(name) = &sel.selector {
+            let found = self
+                .selectors
+                .iter()
+                .find(|s| &s.name == name)
+                .ok_or_else(|| {
+                    Error::new(format!("no selector named '{name}' in selectors.yml"))
+                        .suggest(name, self.selectors.iter().map(|s| s.name.as_str()))
+                })?;
+            let mut parts = vec![found.spec.clone()];
+            if !sel.exclude.is_empty() {
+                parts.push(selector::parse_union(&sel.exclude)?);
+            }
+            return Ok(Spec::Difference(parts));
+        }
+        if sel.select.is_empty() {
+            if let Some(default) = self.selectors.iter().find(|s| s.default) {
+                let mut parts = vec![default.spec.clone()];
+                if !sel.exclude.is_empty() {
+                    parts.push(selector::parse_union(&sel.exclude)?);
+                }
+                return Ok(Spec::Difference(parts));
+            }
+        }
+        selector::from_cli(&sel.select, &sel.exclude)
+    }
+
+    pub fn invocation(&self) -> Invocation<'_> {
+        Invocation {
+            invocation_id: &self.jinja.invocation_id,
+            started_at: self.jinja.run_started_at,
+            project_name: self.project.root_name(),
+            adapter_type: "duckdb",
+        }
+    }
+
+    /// Writes target/manifest.json for `manifest` (which may carry compiled code).
+    pub fn write_manifest(&self, manifest: &Manifest) -> Result<()> {
+        let selectors: serde_json::Map<String, serde_json::Value> = self
+            .selectors
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    serde_json::json!({"name": s.name, "selector_definition": s.definition, "description": s.description, "default": s.default}),
+                )
+            })
+            .collect();
+        let json = manifest_json(
+            manifest,
+            &self.jinja,
+            &self.invocation(),
+            serde_json::Value::Object(selectors),
+        );
+        write_json_atomic(&self.project.target_dir().join("manifest.json"), &json)
+    }
+
+    /// "12 models, 5 seeds, ..." for summaries.
+    pub fn counts(&self) -> String {
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for n in self.manifest.nodes.values() {
+            *counts.entry(n.resource_type.as_str()).or_default() += 1;
+        }
+        let plural = |word: &str, n: usize| match (word, n) {
+            (_, 1) => word.to_string(),
+            ("analysis", _) => "analyses".to_string(),
+            _ => format!("{word}s"),
+        };
+        let mut parts: Vec<String> = ["model", "seed", "snapshot", "test", "analysis"]
+            .iter()
+            .filter_map(|t| counts.get(t).map(|n| format!("{n} {}", plural(t, *n))))
+            .collect();
+        if !self.manifest.sources.is_empty() {
+            parts.push(format!(
+                "{} {}",
+                self.manifest.sources.len(),
+                plural("source", self.manifest.sources.len())
+            ));
+        }
+        if !self.manifest.exposures.is_empty() {
+            parts.push(format!(
+                "{} {}",
+                self.manifest.exposures.len(),
+                plural("exposure", self.manifest.exposures.len())
+            ));
+        }
+        parts.push(format!("{} macros", self.jinja.macros.defs.len()));
+        parts.join(", ")
+    }
+}

@@ -1,0 +1,18 @@
+//! `kiln parse`: read the whole project and write target/manifest.json.
+
+use crate::cli::ProjectArgs;
+use crate::commands::Session;
+use crate::error::Result;
+use crate::output;
+
+pub fn run(args: &ProjectArgs) -> Result<i32> {
+    let session = Session::load(args)?;
+    session.write_manifest(&session.manifest)?;
+    output::info(&format!(
+        "Parsed {} in {:.2}s; wrote {}",
+        session.counts(),
+        session.started.elapsed().as_secs_f64(),
+        session.project.target_dir().join("manifest.json").display()
+    ));
+    Ok(0)
+}

@@ -1,0 +1,315 @@
+//! Compile: render a node's SQL with `execute = true`, resolving refs and
+//! sources to relations, inline its ephemeral parents as CTEs, and write
+//! target/compiled/.
+
+pub mod ctes;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use minijinja::Value;
+use rayon::prelude::*;
+use serde_json::Value as Json;
+
+use crate::error::{Error, Result};
+use crate::jinja::context::NodeScope;
+use crate::jinja::{builtins, dialect, errors, Ctx, Jinja, Resolver, Scope};
+use crate::manifest::json::node_json;
+use crate::manifest::resolve::ManifestResolver;
+use crate::manifest::{Manifest, Node};
+
+/// A node's compiled SQL.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// SQL with ephemeral CTEs injected: what runs.
+    pub sql: String,
+    /// The ephemeral models inlined, as (unique_id, cte sql).
+    pub extra_ctes: Vec<(String, String)>,
+}
+
+type EphemeralResult = std::result::Result<(String, Vec<(String, String, String)>), Error>;
+
+/// Compiles nodes of one manifest; shared by all threads of an invocation.
+pub struct Compiler {
+    pub manifest: Arc<Manifest>,
+    pub jinja: Arc<Jinja>,
+    pub resolver: Arc<dyn Resolver>,
+    ephemerals: Mutex<HashMap<String, Arc<OnceLock<EphemeralResult>>>>,
+}
+
+impl Compiler {
+    pub fn new(manifest: Arc<Manifest>, jinja: Arc<Jinja>) -> Compiler {
+        let resolver: Arc<dyn Resolver> = Arc::new(ManifestResolver::new(manifest.clone()));
+        Compiler {
+            manifest,
+            jinja,
+            resolver,
+            ephemerals: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A render scope for `node` at execution time.
+    pub fn scope_for(&self, node: &Node) -> Scope {
+        let model = node_json(node);
+        Scope::new(self.jinja.clone(), true)
+            .with_resolver(Some(self.resolver.clone()))
+            .with_node(NodeScope::new(
+                node.unique_id.clone(),
+                node.name.clone(),
+                node.resource_type.as_str(),
+                node.package_name.clone(),
+                Some(node.relation().with_kind(match node.materialized() {
+                    "view" => Some("view"),
+                    "ephemeral" => Some("cte"),
+                    _ => Some("table"),
+                })),
+                node.config.clone(),
+                Box::new(move || model.clone()),
+            ))
+    }
+
+    /// Renders `node.raw_code` (no CTE injection).
+    fn render(&self, node: &Node) -> Result<String> {
+        let mut scope = self.scope_for(node);
+        let name = node.display_path.to_string_lossy().to_string();
+        let what = format!("in {} {}", node.resource_type.as_str(), node.name);
+        if let Some(test) = &node.test {
+            let kwargs = self.test_kwargs(node, &test.kwargs)?;
+            scope
+                .extra
+                .insert("_dbt_generic_test_kwargs".into(), kwargs);
+        }
+        let scope = Arc::new(scope);
+        let padded;
+        let source: &str = if node.raw_code_line > 1 {
+            padded = format!("{}{}", "\n".repeat(node.raw_code_line - 1), node.raw_code);
+            &padded
+        } else {
+            &node.raw_code
+        };
+        let rewritten = dialect::rewrite(source);
+        let out = self
+            .jinja
+            .compile(&name, &rewritten)
+            .and_then(|t| t.render(Ctx::root(scope.clone(), &node.package_name)))
+            .map_err(|e| {
+                errors::to_error(&e, &self.jinja, &what, &name, source, &node.display_path)
+            })?;
+        Ok(if node.raw_code_line > 1 {
+            out.trim_start_matches('\n').to_string()
+        } else {
+            out
+        })
+    }
+
+    /// A generic test's arguments, rendered as dbt renders them: `ref(...)`
+    /// and `{{ ... }}` become values (relations, lists), other text stays.
+    fn test_kwargs(&self, node: &Node, kwargs: &serde_json::Map<String, Json>) -> Result<Value> {
+        let scope = Arc::new(self.scope_for(node));
+        let ctx = Ctx::root(scope, &node.package_name);
+        let mut out = indexmap::IndexMap::new();
+        for (k, v) in kwargs {
+            let value = if k == "column_name" {
+                crate::jinja::to_value(v)
+            } else {
+                self.native(&ctx, v).map_err(|e| {
+                    Error::new(format!(
+                        "in test {}: could not render argument `{k}`: {}",
+                        node.name,
+                        errors::describe(&e)
+                    ))
+                    .at(crate::error::Location::file(&node.display_path))
+                })?
+            };
+            out.insert(Value::from(k.clone()), value);
+        }
+        Ok(crate::jinja::methods::Dict::new_value(out))
+    }
+
+    fn native(&self, ctx: &Value, v: &Json) -> std::result::Result<Value, minijinja::Error> {
+        match v {
+            Json::String(s) => {
+                let t = s.trim();
+                let looks_like_call = regex_call().is_match(t);
+                let inner = if looks_like_call {
+                    Some(t)
+                } else {
+                    t.strip_prefix("{{")
+                        .and_then(|r| r.strip_suffix("}}"))
+                        .filter(|i| !i.contains("{{"))
+                        .map(str::trim)
+                };
+                match inner {
+                    Some(expr) => {
+                        let rewritten = dialect::rewrite(&format!("{{{{ {expr} }}}}"));
+                        let expr = rewritten
+                            .trim_start_matches("{{")
+                            .trim_end_matches("}}")
+                            .trim()
+                            .to_string();
+                        self.jinja
+                            .env
+                            .compile_expression_owned(expr)?
+                            .eval(ctx.clone())
+                    }
+                    None if s.contains("{{") || s.contains("{%") => {
+                        let rewritten = dialect::rewrite(s);
+                        self.jinja
+                            .env
+                            .render_str(&rewritten, ctx.clone())
+                            .map(Value::from)
+                    }
+                    None => Ok(Value::from(s.clone())),
+                }
+            }
+            Json::Array(items) => Ok(crate::jinja::methods::List::new_value(
+                items
+                    .iter()
+                    .map(|i| self.native(ctx, i))
+                    .collect::<std::result::Result<_, _>>()?,
+            )),
+            Json::Object(_) => Ok(builtins::json_to_value(v)),
+            other => Ok(crate::jinja::to_value(other)),
+        }
+    }
+
+    /// Compiles a node: render, then inline its ephemeral ancestors.
+    pub fn compile_node(&self, node: &Node) -> Result<Compiled> {
+        let rendered = self.render(node)?;
+        let ctes = self.ctes_for(&node.depends_on_nodes)?;
+        let named: Vec<(String, String)> = ctes
+            .iter()
+            .map(|(_, name, sql)| (name.clone(), sql.clone()))
+            .collect();
+        let sql = ctes::inject(&rendered, &named);
+        Ok(Compiled {
+            sql,
+            extra_ctes: ctes
+                .into_iter()
+                .map(|(id, name, sql)| (id, format!(" {name} as (\n{sql}\n)")))
+                .collect(),
+        })
+    }
+
+    /// Every ephemeral model `node` reads, directly or through other
+    /// ephemerals, as (unique_id, cte name, sql), parents first.
+    fn ctes_for(&self, deps: &[String]) -> Result<Vec<(String, String, String)>> {
+        let mut out: Vec<(String, String, String)> = Vec::new();
+        for dep in deps {
+            let Some(parent) = self.manifest.nodes.get(dep) else {
+                continue;
+            };
+            if !parent.is_ephemeral() {
+                continue;
+            }
+            let (sql, inherited) = self.ephemeral(parent)?;
+            for c in inherited {
+                if !out.iter().any(|o| o.0 == c.0) {
+                    out.push(c);
+                }
+            }
+            if !out.iter().any(|o| &o.0 == dep) {
+                out.push((dep.clone(), format!("__dbt__cte__{}", parent.name), sql));
+            }
+        }
+        Ok(out)
+    }
+
+    /// An ephemeral model's rendered SQL and its own CTEs (compiled once).
+    fn ephemeral(&self, node: &Node) -> EphemeralResult {
+        let cell = {
+            let mut map = self.ephemerals.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(node.unique_id.clone()).or_default().clone()
+        };
+        cell.get_or_init(|| {
+            let sql = self.render(node)?;
+            let ctes = self.ctes_for(&node.depends_on_nodes)?;
+            Ok((sql, ctes))
+        })
+        .clone()
+    }
+
+    /// Compiles standalone SQL (`compile --inline`), in the root package.
+    pub fn compile_inline(&self, sql: &str) -> Result<String> {
+        let scope = Arc::new(
+            Scope::new(self.jinja.clone(), true).with_resolver(Some(self.resolver.clone())),
+        );
+        let rendered =
+            crate::jinja::render_in_scope(&scope, &self.manifest.root_package, "inline query", sql)
+                .map_err(|e| {
+                    errors::to_error(
+                        &e,
+                        &self.jinja,
+                        "in the inline query",
+                        "inline query",
+                        sql,
+                        Path::new("<inline>"),
+                    )
+                })?;
+        // Ephemeral models the query refers to are inlined, as in a model.
+        let lookup = crate::manifest::resolve::Lookup::new(&self.manifest);
+        let deps: Vec<String> = scope
+            .recorded()
+            .refs
+            .iter()
+            .filter_map(|r| lookup.find_ref(&self.manifest, &self.manifest.root_package, r))
+            .collect();
+        let ctes: Vec<(String, String)> = self
+            .ctes_for(&deps)?
+            .into_iter()
+            .map(|(_, n, s)| (n, s))
+            .collect();
+        Ok(ctes::inject(&rendered, &ctes))
+    }
+}
+
+fn regex_call() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$")
+            .unwrap_or_else(|e| unreachable!("{e}"))
+    })
+}
+
+/// Where dbt writes a node's compiled SQL, relative to the target directory.
+pub fn compiled_path(node: &Node) -> PathBuf {
+    let mut p = PathBuf::from("compiled")
+        .join(&node.package_name)
+        .join(&node.original_file_path);
+    if node.test.is_some() {
+        p.push(&node.path);
+    }
+    p
+}
+
+/// Compiles `ids` in parallel, returning each node's result in order.
+pub fn compile_all(compiler: &Compiler, ids: &[String]) -> Vec<(String, Result<Compiled>)> {
+    ids.par_iter()
+        .map(|id| {
+            let r = match compiler.manifest.nodes.get(id) {
+                Some(n) => compiler.compile_node(n),
+                None => Err(Error::new(format!("{id} is not a node"))),
+            };
+            (id.clone(), r)
+        })
+        .collect()
+}
+
+/// Writes compiled SQL under `target_dir` (in parallel).
+pub fn write_compiled(
+    target_dir: &Path,
+    manifest: &Manifest,
+    results: &[(String, Compiled)],
+) -> Result<()> {
+    results.par_iter().try_for_each(|(id, c)| {
+        let Some(node) = manifest.nodes.get(id) else {
+            return Ok(());
+        };
+        let path = target_dir.join(compiled_path(node));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+        }
+        std::fs::write(&path, &c.sql).map_err(|e| Error::io("write", &path, e))
+    })
+}

@@ -1,0 +1,429 @@
+//! Evaluating selectors against the manifest and graph, with dbt's indirect
+//! selection of tests.
+
+use serde_json::Value as Json;
+
+use crate::cli::IndirectSelection;
+use crate::error::{Error, Result};
+use crate::graph::pattern::{fnmatch, glob_match, has_wildcard, Pattern};
+use crate::graph::selector::{Criteria, Method, Spec};
+use crate::graph::{Dag, NodeSet};
+use crate::manifest::{Manifest, Node, ResourceType};
+
+/// Something selectors can look at: a node, a source or an exposure.
+enum Member<'a> {
+    Node(&'a Node),
+    Source(&'a crate::manifest::SourceDef),
+    Exposure(&'a crate::manifest::Exposure),
+}
+
+impl Member<'_> {
+    fn fqn(&self) -> &[String] {
+        match self {
+            Member::Node(n) => &n.fqn,
+            Member::Source(s) => &s.fqn,
+            Member::Exposure(e) => &e.fqn,
+        }
+    }
+    fn package(&self) -> &str {
+        match self {
+            Member::Node(n) => &n.package_name,
+            Member::Source(s) => &s.package_name,
+            Member::Exposure(e) => &e.package_name,
+        }
+    }
+    fn tags(&self) -> &[String] {
+        match self {
+            Member::Node(n) => &n.tags,
+            Member::Source(s) => &s.tags,
+            Member::Exposure(e) => &e.tags,
+        }
+    }
+    fn original_file_path(&self) -> &str {
+        match self {
+            Member::Node(n) => &n.original_file_path,
+            Member::Source(s) => &s.original_file_path,
+            Member::Exposure(e) => &e.original_file_path,
+        }
+    }
+    fn resource_type(&self) -> &str {
+        match self {
+            Member::Node(n) => n.resource_type.as_str(),
+            Member::Source(_) => "source",
+            Member::Exposure(_) => "exposure",
+        }
+    }
+}
+
+/// Selects nodes from the manifest.
+pub struct Selector<'a> {
+    pub manifest: &'a Manifest,
+    pub dag: &'a Dag,
+    pub indirect: IndirectSelection,
+}
+
+impl<'a> Selector<'a> {
+    fn member(&self, i: usize) -> Option<Member<'a>> {
+        let id = self.dag.id(i);
+        if let Some(n) = self.manifest.nodes.get(id) {
+            return Some(Member::Node(n));
+        }
+        if let Some(s) = self.manifest.sources.get(id) {
+            return Some(Member::Source(s));
+        }
+        self.manifest.exposures.get(id).map(Member::Exposure)
+    }
+
+    /// The selected nodes (direct and indirectly selected tests).
+    pub fn select(&self, spec: &Spec) -> Result<NodeSet> {
+        let (direct, _) = self.eval(spec)?;
+        Ok(direct)
+    }
+
+    /// (direct, indirect-only-candidates), as dbt computes them.
+    fn eval(&self, spec: &Spec) -> Result<(NodeSet, NodeSet)> {
+        match spec {
+            Spec::Criteria(c) => self.criteria(c),
+            Spec::Union(parts) | Spec::Intersection(parts) | Spec::Difference(parts) => {
+                let mut direct_sets = Vec::new();
+                let mut indirect_sets = Vec::new();
+                for p in parts {
+                    let (d, i) = self.eval(p)?;
+                    indirect_sets.push(d.union(&i).copied().collect::<NodeSet>());
+                    direct_sets.push(d);
+                }
+                let combine = |sets: Vec<NodeSet>| -> NodeSet {
+                    let mut it = sets.into_iter();
+                    let Some(first) = it.next() else {
+                        return NodeSet::new();
+                    };
+                    match spec {
+                        Spec::Union(_) => it.fold(first, |acc, s| acc.union(&s).copied().collect()),
+                        Spec::Intersection(_) => {
+                            it.fold(first, |acc, s| acc.intersection(&s).copied().collect())
+                        }
+                        _ => it.fold(first, |acc, s| acc.difference(&s).copied().collect()),
+                    }
+                };
+                let direct = combine(direct_sets);
+                let indirect = combine(indirect_sets);
+                let direct = self.incorporate_indirect(direct, &indirect);
+                Ok((direct, indirect))
+            }
+        }
+    }
+
+    fn criteria(&self, c: &Criteria) -> Result<(NodeSet, NodeSet)> {
+        let mut selected = self.search(c)?;
+        if c.childrens_parents {
+            selected.extend(self.dag.select_childrens_parents(&selected));
+        }
+        if c.parents {
+            let p = self.dag.select_parents(&selected, c.parents_depth);
+            selected.extend(p);
+        }
+        if c.children {
+            let ch = self.dag.select_children(&selected, c.children_depth);
+            selected.extend(ch);
+        }
+        let indirect = c.indirect.unwrap_or(self.indirect);
+        if indirect == IndirectSelection::Empty {
+            return Ok((selected, NodeSet::new()));
+        }
+        Ok(self.expand(selected, indirect))
+    }
+
+    /// Tests whose parents are selected join the selection (eager), or wait
+    /// as candidates (cautious / buildable).
+    fn expand(&self, selected: NodeSet, mode: IndirectSelection) -> (NodeSet, NodeSet) {
+        let mut direct = selected.clone();
+        let mut indirect = NodeSet::new();
+        let buildable_base: NodeSet = if mode == IndirectSelection::Buildable {
+            let mut s = selected.clone();
+            s.extend(self.dag.select_parents(&selected, None));
+            s.extend(
+                self.manifest
+                    .sources
+                    .keys()
+                    .filter_map(|k| self.dag.position(k)),
+            );
+            s
+        } else {
+            NodeSet::new()
+        };
+        for i in self.dag.successors(&selected) {
+            let Some(Member::Node(n)) = self.member(i) else {
+                continue;
+            };
+            if n.resource_type != ResourceType::Test {
+                continue;
+            }
+            let parents: Vec<usize> = n
+                .depends_on_nodes
+                .iter()
+                .filter_map(|p| self.dag.position(p))
+                .collect();
+            if mode == IndirectSelection::Eager || parents.iter().all(|p| selected.contains(p)) {
+                direct.insert(i);
+            } else if mode == IndirectSelection::Buildable
+                && parents.iter().all(|p| buildable_base.contains(p))
+            {
+                direct.insert(i);
+            } else {
+                indirect.insert(i);
+            }
+        }
+        (direct, indirect)
+    }
+
+    fn incorporate_indirect(&self, direct: NodeSet, indirect: &NodeSet) -> NodeSet {
+        if &direct == indirect {
+            return direct;
+        }
+        let mut selected = direct.clone();
+        let base: NodeSet = match self.indirect {
+            IndirectSelection::Cautious => direct.clone(),
+            IndirectSelection::Buildable => {
+                let mut s = direct.clone();
+                s.extend(self.dag.select_parents(&direct, None));
+                s
+            }
+            _ => return selected,
+        };
+        for &i in indirect {
+            if let Some(Member::Node(n)) = self.member(i) {
+                if n.depends_on_nodes
+                    .iter()
+                    .filter_map(|p| self.dag.position(p))
+                    .all(|p| base.contains(&p))
+                {
+                    selected.insert(i);
+                }
+            }
+        }
+        selected
+    }
+
+    /// Nodes a criterion matches directly (before graph operators).
+    fn search(&self, c: &Criteria) -> Result<NodeSet> {
+        let v = c.value.as_str();
+        let mut out = NodeSet::new();
+        let pat = Pattern::new(v);
+        match c.method {
+            Method::Source | Method::Exposure => {
+                let parts: Vec<&str> = v.split('.').collect();
+                let (pkg, a, b) = match (c.method, parts.len()) {
+                    (Method::Source, 1) => ("*", parts[0], "*"),
+                    (Method::Source, 2) => ("*", parts[0], parts[1]),
+                    (Method::Source, 3) => (parts[0], parts[1], parts[2]),
+                    (Method::Exposure, 1) => ("*", parts[0], ""),
+                    (Method::Exposure, 2) => (parts[0], parts[1], ""),
+                    _ => return Err(Error::new(format!(
+                        "invalid selector '{}': write source:<source>[.<table>] or exposure:<name>",
+                        c.raw
+                    ))),
+                };
+                for i in 0..self.dag.len() {
+                    match self.member(i) {
+                        Some(Member::Source(s)) if c.method == Method::Source => {
+                            if fnmatch(&s.package_name, pkg)
+                                && fnmatch(&s.source_name, a)
+                                && fnmatch(&s.name, b)
+                            {
+                                out.insert(i);
+                            }
+                        }
+                        Some(Member::Exposure(e)) if c.method == Method::Exposure => {
+                            if fnmatch(&e.package_name, pkg) && fnmatch(&e.name, a) {
+                                out.insert(i);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {
+                for i in 0..self.dag.len() {
+                    let Some(m) = self.member(i) else { continue };
+                    if self.matches(c, &m, &pat)? {
+                        out.insert(i);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn matches(&self, c: &Criteria, m: &Member, pat: &Pattern) -> Result<bool> {
+        let v = c.value.as_str();
+        Ok(match c.method {
+            Method::Fqn => !matches!(m, Member::Source(_)) && fqn_matches(m.fqn(), v),
+            Method::Tag => m.tags().iter().any(|t| pat.matches(t)),
+            Method::Package => {
+                let v = if v == "this" { self.manifest.root_package.as_str() } else { v };
+                fnmatch(m.package(), v)
+            }
+            Method::File => {
+                let p = std::path::Path::new(m.original_file_path());
+                let name = p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                let stem = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                pat.matches(&name) || pat.matches(&stem)
+            }
+            Method::Path => {
+                let ofp = m.original_file_path();
+                let patch = match m {
+                    Member::Node(n) => n.patch_path.as_deref().and_then(|p| p.split_once("://")).map(|(_, p)| p.to_string()),
+                    _ => None,
+                };
+                glob_match(v, ofp)
+                    || patch.is_some_and(|p| glob_match(v, &p))
+                    || std::path::Path::new(ofp).ancestors().skip(1).any(|a| {
+                        let a = a.to_string_lossy();
+                        !a.is_empty() && glob_match(v, &a)
+                    })
+            }
+            Method::ResourceType => {
+                if !crate::manifest::ResourceType::ALL_NAMES.contains(&v) && v != "unit_test" {
+                    return Err(Error::new(format!("invalid resource_type selector '{v}'"))
+                        .suggest(v, crate::manifest::ResourceType::ALL_NAMES.iter().copied()));
+                }
+                m.resource_type() == v
+            }
+            Method::Config => {
+                let config = match m {
+                    Member::Node(n) => &n.config,
+                    Member::Source(s) => &s.config,
+                    Member::Exposure(_) => return Ok(false),
+                };
+                let mut value = config.get(&c.args[0]);
+                for a in &c.args[1..] {
+                    value = value.and_then(|x| x.get(a));
+                }
+                match value {
+                    Some(Json::Array(items)) => items.iter().any(|x| config_eq(x, v, &c.args)),
+                    Some(x) => config_eq(x, v, &c.args),
+                    None => false,
+                }
+            }
+            Method::TestName => match m {
+                Member::Node(n) => match &n.test {
+                    Some(t) => pat.matches(&t.name),
+                    None => false,
+                },
+                _ => false,
+            },
+            Method::TestType => {
+                let Member::Node(n) = m else { return Ok(false) };
+                if n.resource_type != ResourceType::Test {
+                    return Ok(false);
+                }
+                let generic = n.test.is_some();
+                match v {
+                    "generic" | "schema" => generic,
+                    "singular" => !generic,
+                    "data" => true,
+                    "unit" => false,
+                    _ => {
+                        return Err(Error::new(format!(
+                            "invalid test_type selector '{v}': expected generic, singular, unit or data"
+                        )))
+                    }
+                }
+            }
+            Method::Group => match m {
+                Member::Node(n) => n.group.as_deref().is_some_and(|g| pat.matches(g)),
+                _ => false,
+            },
+            Method::Access => match m {
+                Member::Node(n) => n.resource_type == ResourceType::Model && n.access == v,
+                _ => false,
+            },
+            Method::Version => match m {
+                Member::Node(n) => match (v, &n.version) {
+                    ("latest", Some(ver)) => n.latest_version.as_ref() == Some(ver),
+                    ("prerelease" | "old" | "none", _) => v == "none" && n.version.is_none(),
+                    (_, Some(ver)) => ver.to_string().trim_matches('"') == v,
+                    _ => false,
+                },
+                _ => false,
+            },
+            Method::State | Method::Result => {
+                return Err(Error::new(format!(
+                    "selector '{}' needs --state with a previous manifest, which this command does not take yet",
+                    c.raw
+                )))
+            }
+            Method::UnitTest | Method::Source | Method::Exposure => false,
+        })
+    }
+}
+
+fn config_eq(have: &Json, want: &str, args: &[String]) -> bool {
+    match have {
+        Json::String(s) => {
+            if args == ["severity"] {
+                s.eq_ignore_ascii_case(want)
+            } else {
+                s == want
+            }
+        }
+        Json::Bool(b) => want.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+        Json::Number(n) => n.to_string() == want,
+        Json::Null => false,
+        other => other.to_string() == want,
+    }
+}
+
+/// dbt's fqn matching: the node's name, a dotted prefix of its fqn (with or
+/// without the package), or a wildcard pattern.
+pub fn fqn_matches(fqn: &[String], selector: &str) -> bool {
+    is_selected(fqn, selector) || (fqn.len() > 1 && is_selected(&fqn[1..], selector))
+}
+
+fn is_selected(fqn: &[String], selector: &str) -> bool {
+    if fqn.last().map(String::as_str) == Some(selector) {
+        return true;
+    }
+    let flat: Vec<&str> = fqn.iter().flat_map(|s| s.split('.')).collect();
+    let parts: Vec<&str> = selector.split('.').collect();
+    if flat.len() < parts.len() {
+        return false;
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if has_wildcard(part) {
+            if fnmatch(&flat[i..].join("."), &parts[i..].join(".")) {
+                return true;
+            }
+            if !selector.contains('.') {
+                return fqn.last().is_some_and(|leaf| fnmatch(leaf, selector));
+            }
+            return false;
+        }
+        if flat[i] != *part {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn fqn_rules_match_dbt() {
+        let fqn = f(&["shop", "staging", "stg_orders"]);
+        assert!(fqn_matches(&fqn, "stg_orders"));
+        assert!(fqn_matches(&fqn, "shop.staging"));
+        assert!(fqn_matches(&fqn, "staging"));
+        assert!(fqn_matches(&fqn, "stg_*"));
+        assert!(fqn_matches(&fqn, "shop.staging.*"));
+        assert!(fqn_matches(&fqn, "*"));
+        assert!(!fqn_matches(&fqn, "marts"));
+        assert!(!fqn_matches(&fqn, "stg"));
+    }
+}

@@ -1,0 +1,248 @@
+//! dbt's Jinja dialect on top of minijinja, by rewriting template source
+//! token by token before minijinja compiles it. Line numbers never change, so
+//! errors still point at the user's line.
+//!
+//! - `{% test name(args) %}` … `{% endtest %}` becomes the macro `test_name`;
+//! - `{% materialization name, adapter='duckdb' %}` becomes the macro
+//!   `materialization_name_duckdb` (`default` when no adapter is named);
+//! - list and dict literals become calls that build mutable values, so that
+//!   `{% do cols.append(c) %}` works as in Jinja2.
+
+use minijinja::machinery::{tokenize, Token};
+use minijinja::syntax::SyntaxConfig;
+
+/// Function names the rewritten literals call (registered on the environment).
+pub const LIST_FN: &str = "__kiln_list";
+pub const DICT_FN: &str = "__kiln_dict";
+
+/// Source rewritten for minijinja. When the source does not tokenize, it is
+/// returned unchanged so that minijinja reports the syntax error itself.
+pub fn rewrite(source: &str) -> String {
+    if !source.contains("{%") && !source.contains("{{") {
+        return source.to_string();
+    }
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut prev: Option<Token> = None;
+    let mut after_block_start = false;
+    // For each open bracket: is it a literal we wrapped?
+    let mut brackets: Vec<bool> = Vec::new();
+    let mut tokens = tokenize(source, false, SyntaxConfig::default()).peekable();
+    while let Some(item) = tokens.next() {
+        let Ok((token, span)) = item else {
+            return source.to_string();
+        };
+        let start = span.start_offset as usize;
+        let end = span.end_offset as usize;
+        match &token {
+            Token::Ident(word) if after_block_start => match *word {
+                "test" => {
+                    edits.push((start, end, "macro".into()));
+                    if let Some(Ok((Token::Ident(name), s))) = tokens.next() {
+                        edits.push((
+                            s.start_offset as usize,
+                            s.end_offset as usize,
+                            format!("test_{name}"),
+                        ));
+                    }
+                }
+                "endtest" | "endmaterialization" => edits.push((start, end, "endmacro".into())),
+                "materialization" => {
+                    // Collect the rest of the tag: name, then `default` or adapter='x'.
+                    let mut name = String::new();
+                    let mut adapter = "default".to_string();
+                    let mut tag_end = end;
+                    let mut last_ident = String::new();
+                    for next in tokens.by_ref() {
+                        let Ok((t, s)) = next else {
+                            return source.to_string();
+                        };
+                        match t {
+                            Token::BlockEnd => break,
+                            Token::Ident(id) if name.is_empty() => name = id.to_string(),
+                            Token::Ident(id) => last_ident = id.to_string(),
+                            Token::Str(v) if last_ident == "adapter" => adapter = v.to_string(),
+                            Token::String(v) if last_ident == "adapter" => adapter = v.to_string(),
+                            _ => {}
+                        }
+                        tag_end = s.end_offset as usize;
+                    }
+                    edits.push((
+                        start,
+                        tag_end,
+                        format!("macro materialization_{name}_{adapter}() "),
+                    ));
+                    prev = Some(Token::BlockEnd);
+                    after_block_start = false;
+                    continue;
+                }
+                _ => {}
+            },
+            Token::BracketOpen => {
+                let literal = !is_subscript_context(prev.as_ref());
+                if literal {
+                    edits.push((start, start, format!("{LIST_FN}(")));
+                }
+                brackets.push(literal);
+            }
+            Token::BraceOpen => {
+                edits.push((start, start, format!("{DICT_FN}(")));
+                brackets.push(true);
+            }
+            Token::ParenOpen => brackets.push(false),
+            Token::BracketClose | Token::BraceClose | Token::ParenClose => {
+                if brackets.pop() == Some(true) {
+                    edits.push((end, end, ")".into()));
+                }
+            }
+            _ => {}
+        }
+        after_block_start = matches!(token, Token::BlockStart);
+        prev = Some(token);
+    }
+    if edits.is_empty() {
+        return source.to_string();
+    }
+    edits.sort_by_key(|e| (e.0, e.1));
+    let mut out = String::with_capacity(source.len() + edits.len() * 12);
+    let mut pos = 0;
+    for (start, end, text) in edits {
+        if start < pos {
+            continue;
+        }
+        out.push_str(&source[pos..start]);
+        out.push_str(&text);
+        pos = end;
+    }
+    out.push_str(&source[pos..]);
+    out
+}
+
+/// After these tokens a `[` indexes a value (`x[0]`, `f()[1]`); elsewhere it
+/// starts a list literal.
+fn is_subscript_context(prev: Option<&Token>) -> bool {
+    match prev {
+        Some(Token::Ident(word)) => !matches!(
+            *word,
+            "in" | "not"
+                | "and"
+                | "or"
+                | "if"
+                | "else"
+                | "elif"
+                | "is"
+                | "do"
+                | "return"
+                | "with"
+                | "set"
+        ),
+        Some(Token::Str(_))
+        | Some(Token::String(_))
+        | Some(Token::ParenClose)
+        | Some(Token::BracketClose)
+        | Some(Token::BraceClose) => true,
+        _ => false,
+    }
+}
+
+/// A `{% name args %}body{% endname %}` block found in a file (snapshot, docs).
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub name: String,
+    pub body: String,
+    /// Byte offset of the body in the file.
+    pub body_offset: usize,
+    /// Byte offset of the opening tag.
+    pub tag_offset: usize,
+}
+
+/// Finds the `{% kind name %}…{% endkind %}` blocks of a file. Blocks are
+/// matched textually (docs blocks hold Markdown, not Jinja).
+pub fn find_blocks(source: &str, kind: &str) -> Result<Vec<Block>, (usize, String)> {
+    let open = regex_for(&format!(
+        r"\{{%-?\s*{kind}\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}}"
+    ));
+    let close = regex_for(&format!(r"\{{%-?\s*end{kind}\s*-?%\}}"));
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(m) = open.captures_at(source, pos) {
+        let whole = m.get(0).map(|g| (g.start(), g.end())).unwrap_or((0, 0));
+        let name = m.get(1).map(|g| g.as_str().to_string()).unwrap_or_default();
+        let Some(end) = close.find_at(source, whole.1) else {
+            return Err((
+                whole.0,
+                format!("`{{% {kind} {name} %}}` is never closed with `{{% end{kind} %}}`"),
+            ));
+        };
+        out.push(Block {
+            name,
+            body: source[whole.1..end.start()].to_string(),
+            body_offset: whole.1,
+            tag_offset: whole.0,
+        });
+        pos = end.end();
+    }
+    Ok(out)
+}
+
+fn regex_for(pattern: &str) -> regex::Regex {
+    regex::Regex::new(pattern).unwrap_or_else(|e| unreachable!("built-in pattern {pattern}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_blocks_become_macros() {
+        let src = "{% test is_even(model, column_name) %}\nselect 1\n{% endtest %}";
+        let out = rewrite(src);
+        assert!(
+            out.starts_with("{% macro test_is_even(model, column_name) %}"),
+            "{out}"
+        );
+        assert!(out.ends_with("{% endmacro %}"), "{out}");
+        assert_eq!(out.lines().count(), src.lines().count());
+    }
+
+    #[test]
+    fn materializations_become_macros() {
+        let out =
+            rewrite("{%- materialization my_view, adapter='duckdb' -%}x{%- endmaterialization -%}");
+        assert!(
+            out.contains("macro materialization_my_view_duckdb() "),
+            "{out}"
+        );
+        let out = rewrite("{% materialization thing, default %}x{% endmaterialization %}");
+        assert!(
+            out.contains("macro materialization_thing_default()"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn literals_are_wrapped_subscripts_are_not() {
+        let out = rewrite("{% set x = [] %}{% set d = {'a': [1]} %}{{ x[0] }}{{ d['a'][0] }}{% for i in [1, 2] %}{% endfor %}");
+        assert_eq!(
+            out,
+            "{% set x = __kiln_list([]) %}{% set d = __kiln_dict({'a': __kiln_list([1])}) %}{{ x[0] }}{{ d['a'][0] }}{% for i in __kiln_list([1, 2]) %}{% endfor %}"
+        );
+    }
+
+    #[test]
+    fn plain_sql_is_untouched() {
+        let src = "select a[1], {'x': 1} from t where {{ ref('x') }}";
+        assert_eq!(rewrite(src), src);
+    }
+
+    #[test]
+    fn finds_docs_blocks() {
+        let blocks = find_blocks(
+            "{% docs orders %}\nOne row per order.\n{% enddocs %}",
+            "docs",
+        )
+        .unwrap();
+        assert_eq!(blocks[0].name, "orders");
+        assert_eq!(blocks[0].body.trim(), "One row per order.");
+        assert!(find_blocks("{% docs x %} never closed", "docs").is_err());
+    }
+}

@@ -1,0 +1,451 @@
+//! Macros: every `{% macro %}` of the built-in templates, the project and its
+//! packages, each compiled once as its own minijinja template, and called
+//! through [`MacroFn`] with dbt's name resolution and `return()`.
+//!
+//! minijinja macros belong to the render that defined them, so a call renders
+//! the macro's one-macro template inside the caller's context (same node, same
+//! recorder) and calls it there. `return(x)` ends that render early with a
+//! marker error that carries `x` back as the call's value.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use minijinja::machinery::{ast, parse};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::{Kwargs, Object, Value};
+use minijinja::{Environment, Error, ErrorKind, State};
+
+use crate::error::{line_col, Error as KilnError, Location};
+use crate::jinja::context::Ctx;
+use crate::jinja::dialect;
+
+/// Packages whose macros are dbt's own (the global `dbt` namespace).
+pub const INTERNAL_PACKAGES: [&str; 2] = ["dbt", "dbt_duckdb"];
+
+/// Temp key under which `return()` leaves its value in the macro's state.
+pub const RETURN_KEY: &str = "__kiln_return";
+
+/// One macro definition.
+#[derive(Debug, Clone)]
+pub struct MacroDef {
+    pub unique_id: String,
+    pub name: String,
+    pub package: String,
+    /// Path relative to its package (original_file_path).
+    pub path: String,
+    /// Path as shown in messages.
+    pub display_path: PathBuf,
+    pub line: usize,
+    /// The macro's source, `{% macro %}` to `{% endmacro %}`.
+    pub macro_sql: String,
+    /// Argument names, in order.
+    pub arguments: Vec<String>,
+    /// Template name in the environment.
+    pub template: String,
+    /// Names called inside the macro body (for depends_on.macros).
+    pub calls: Vec<String>,
+}
+
+/// A macro file to register: its package, paths and contents.
+pub struct MacroFile<'a> {
+    pub package: &'a str,
+    pub path: &'a str,
+    pub display_path: PathBuf,
+    pub contents: &'a str,
+}
+
+#[derive(Default)]
+pub struct MacroRegistry {
+    pub defs: Vec<MacroDef>,
+    values: Vec<Value>,
+    by_package: HashMap<String, HashMap<String, usize>>,
+    internal: HashMap<String, usize>,
+    pub root: String,
+}
+
+impl MacroRegistry {
+    pub fn new(root: &str) -> MacroRegistry {
+        MacroRegistry {
+            root: root.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Splits a file into its macros and compiles each into `env`.
+    pub fn add_file(
+        &mut self,
+        env: &mut Environment<'static>,
+        file: &MacroFile,
+    ) -> Result<(), KilnError> {
+        let source = dialect::rewrite(file.contents);
+        let tree = parse(&source, file.path, SyntaxConfig::default()).map_err(|e| {
+            let line = e.line().unwrap_or(1);
+            let col = e.range().map(|r| line_col(&source, r.start).1).unwrap_or(1);
+            KilnError::new(format!(
+                "Jinja syntax error: {}",
+                e.detail().unwrap_or("invalid template")
+            ))
+            .at(Location::in_text(
+                &file.display_path,
+                file.contents,
+                line,
+                col,
+            ))
+        })?;
+        let ast::Stmt::Template(t) = &tree else {
+            return Ok(());
+        };
+        for stmt in &t.children {
+            let ast::Stmt::Macro(m) = stmt else { continue };
+            // The span runs from `macro` to `endmacro`; widen it to the tag delimiters.
+            let span = m.span();
+            let start = source[..span.start_offset as usize]
+                .rfind("{%")
+                .unwrap_or(0);
+            let end = span.end_offset as usize;
+            let end = source[end..]
+                .find("%}")
+                .map(|i| end + i + 2)
+                .unwrap_or(source.len());
+            let (line, col) = line_col(&source, start);
+            let text = &source[start..end];
+            // Pad so that line numbers inside the macro template match the file.
+            let mut body = "\n".repeat(line - 1);
+            body.push_str(&" ".repeat(col - 1));
+            body.push_str(text);
+            let template = format!("{}::{}", file.display_path.display(), m.name);
+            env.add_template_owned(template.clone(), body)
+                .map_err(|e| {
+                    KilnError::new(format!(
+                        "Jinja syntax error: {}",
+                        e.detail().unwrap_or("invalid template")
+                    ))
+                    .at(Location::in_text(
+                        &file.display_path,
+                        file.contents,
+                        e.line().unwrap_or(1),
+                        1,
+                    ))
+                })?;
+            let mut calls = Vec::new();
+            collect_calls_stmts(&m.body, &mut calls);
+            let arguments = m
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    ast::Expr::Var(v) => Some(v.id.to_string()),
+                    _ => None,
+                })
+                .collect();
+            let orig_text = file
+                .contents
+                .get(start..end.min(file.contents.len()))
+                .unwrap_or(text);
+            self.insert(MacroDef {
+                unique_id: format!("macro.{}.{}", file.package, m.name),
+                name: m.name.to_string(),
+                package: file.package.to_string(),
+                path: file.path.to_string(),
+                display_path: file.display_path.clone(),
+                line,
+                macro_sql: orig_text.to_string(),
+                arguments,
+                template,
+                calls,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, def: MacroDef) -> Result<(), KilnError> {
+        let idx = self.defs.len();
+        let internal = INTERNAL_PACKAGES.contains(&def.package.as_str());
+        let pkg = self.by_package.entry(def.package.clone()).or_default();
+        if let Some(&prev) = pkg.get(&def.name) {
+            let other = &self.defs[prev];
+            // The adapter's built-ins may replace core built-ins of the same name.
+            if !internal {
+                return Err(KilnError::new(format!(
+                    "two macros are named '{}' in package '{}'",
+                    def.name, def.package
+                ))
+                .at(Location::file(&def.display_path))
+                .note(format!(
+                    "the other is in {}:{}",
+                    other.display_path.display(),
+                    other.line
+                ))
+                .note("rename or delete one of them"));
+            }
+        }
+        pkg.insert(def.name.clone(), idx);
+        if internal {
+            self.internal.insert(def.name.clone(), idx);
+        }
+        self.values.push(Value::from_object(MacroFn { idx }));
+        self.defs.push(def);
+        Ok(())
+    }
+
+    /// Resolves an unqualified macro name as dbt does for code in `package`:
+    /// that package's macros, then the root project's, then dbt's own.
+    pub fn resolve(&self, package: &str, name: &str) -> Option<usize> {
+        if !INTERNAL_PACKAGES.contains(&package) {
+            if let Some(&i) = self.by_package.get(package).and_then(|m| m.get(name)) {
+                return Some(i);
+            }
+        }
+        if let Some(&i) = self.by_package.get(&self.root).and_then(|m| m.get(name)) {
+            return Some(i);
+        }
+        self.internal.get(name).copied()
+    }
+
+    /// A macro of one package (`dbt_utils.star`); `dbt` names the built-ins.
+    pub fn in_package(&self, package: &str, name: &str) -> Option<usize> {
+        if package == "dbt" {
+            return self.internal.get(name).copied();
+        }
+        self.by_package
+            .get(package)
+            .and_then(|m| m.get(name))
+            .copied()
+    }
+
+    pub fn has_package(&self, package: &str) -> bool {
+        package == "dbt" || self.by_package.contains_key(package)
+    }
+
+    pub fn value(&self, idx: usize) -> Value {
+        self.values[idx].clone()
+    }
+
+    /// Every macro name callable from `package`, for "did you mean".
+    pub fn visible_names(&self, package: &str) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for p in [package, self.root.as_str()] {
+            if let Some(m) = self.by_package.get(p) {
+                names.extend(m.keys().map(String::as_str));
+            }
+        }
+        names.extend(self.internal.keys().map(String::as_str));
+        names
+    }
+
+    /// The macros a call of macro `idx` may reach (transitively), for depends_on.
+    pub fn reachable(&self, idx: usize) -> Vec<usize> {
+        let mut seen = vec![idx];
+        let mut i = 0;
+        while i < seen.len() {
+            let def = &self.defs[seen[i]];
+            for name in &def.calls {
+                if let Some(j) = self.resolve(&def.package, name) {
+                    if !seen.contains(&j) {
+                        seen.push(j);
+                    }
+                }
+            }
+            i += 1;
+        }
+        seen
+    }
+}
+
+/// Names of functions called in a macro body: `foo(...)`, `pkg.foo(...)` as `pkg.foo`.
+fn collect_calls_stmts(stmts: &[ast::Stmt], out: &mut Vec<String>) {
+    for s in stmts {
+        collect_calls_stmt(s, out);
+    }
+}
+
+fn collect_calls_stmt(stmt: &ast::Stmt, out: &mut Vec<String>) {
+    use ast::Stmt::*;
+    match stmt {
+        Template(t) => collect_calls_stmts(&t.children, out),
+        EmitExpr(e) => collect_calls_expr(&e.expr, out),
+        ForLoop(f) => {
+            collect_calls_expr(&f.iter, out);
+            if let Some(c) = &f.filter_expr {
+                collect_calls_expr(c, out);
+            }
+            collect_calls_stmts(&f.body, out);
+            collect_calls_stmts(&f.else_body, out);
+        }
+        IfCond(i) => {
+            collect_calls_expr(&i.expr, out);
+            collect_calls_stmts(&i.true_body, out);
+            collect_calls_stmts(&i.false_body, out);
+        }
+        WithBlock(w) => {
+            for (_, e) in &w.assignments {
+                collect_calls_expr(e, out);
+            }
+            collect_calls_stmts(&w.body, out);
+        }
+        Set(s) => collect_calls_expr(&s.expr, out),
+        SetBlock(s) => collect_calls_stmts(&s.body, out),
+        AutoEscape(a) => collect_calls_stmts(&a.body, out),
+        FilterBlock(f) => collect_calls_stmts(&f.body, out),
+        Block(b) => collect_calls_stmts(&b.body, out),
+        Macro(m) => collect_calls_stmts(&m.body, out),
+        CallBlock(c) => {
+            collect_call(&c.call, out);
+            collect_calls_stmts(&c.macro_decl.body, out);
+        }
+        Do(d) => collect_call(&d.call, out),
+        _ => {}
+    }
+}
+
+/// Records the callee of a call (`foo` or `pkg.foo`) and walks its arguments.
+fn collect_call(c: &ast::Call, out: &mut Vec<String>) {
+    match &c.expr {
+        ast::Expr::Var(v) => out.push(v.id.to_string()),
+        ast::Expr::GetAttr(g) => match &g.expr {
+            ast::Expr::Var(v) => out.push(format!("{}.{}", v.id, g.name)),
+            other => collect_calls_expr(other, out),
+        },
+        other => collect_calls_expr(other, out),
+    }
+    for a in &c.args {
+        collect_calls_arg(a, out);
+    }
+}
+
+fn collect_calls_arg(a: &ast::CallArg, out: &mut Vec<String>) {
+    match a {
+        ast::CallArg::Pos(e) | ast::CallArg::PosSplat(e) | ast::CallArg::KwargSplat(e) => {
+            collect_calls_expr(e, out)
+        }
+        ast::CallArg::Kwarg(_, e) => collect_calls_expr(e, out),
+    }
+}
+
+fn collect_calls_expr(e: &ast::Expr, out: &mut Vec<String>) {
+    use ast::Expr::*;
+    match e {
+        Call(c) => collect_call(c, out),
+        Slice(s) => {
+            collect_calls_expr(&s.expr, out);
+        }
+        UnaryOp(u) => collect_calls_expr(&u.expr, out),
+        BinOp(b) => {
+            collect_calls_expr(&b.left, out);
+            collect_calls_expr(&b.right, out);
+        }
+        Compare(c) => {
+            collect_calls_expr(&c.expr, out);
+            for op in &c.ops {
+                collect_calls_expr(&op.expr, out);
+            }
+        }
+        IfExpr(i) => {
+            collect_calls_expr(&i.test_expr, out);
+            collect_calls_expr(&i.true_expr, out);
+            if let Some(f) = &i.false_expr {
+                collect_calls_expr(f, out);
+            }
+        }
+        Filter(f) => {
+            if let Some(x) = &f.expr {
+                collect_calls_expr(x, out);
+            }
+            for a in &f.args {
+                collect_calls_arg(a, out);
+            }
+        }
+        Test(t) => collect_calls_expr(&t.expr, out),
+        GetAttr(g) => collect_calls_expr(&g.expr, out),
+        GetItem(g) => {
+            collect_calls_expr(&g.expr, out);
+            collect_calls_expr(&g.subscript_expr, out);
+        }
+        List(l) => l.items.iter().for_each(|x| collect_calls_expr(x, out)),
+        Tuple(t) => t.items.iter().for_each(|x| collect_calls_expr(x, out)),
+        Map(m) => {
+            m.keys.iter().for_each(|x| collect_calls_expr(x, out));
+            m.values.iter().for_each(|x| collect_calls_expr(x, out));
+        }
+        Var(_) | Const(_) => {}
+    }
+}
+
+/// A callable macro value: resolves to its definition and renders it in the
+/// caller's context.
+#[derive(Debug)]
+pub struct MacroFn {
+    pub idx: usize,
+}
+
+/// The value of a `{% call %}` body, rendered by the caller before the macro
+/// runs. A failure is kept and raised only if the macro calls `caller()`.
+#[derive(Debug)]
+struct RenderedCaller(Result<Value, String>);
+
+impl Object for RenderedCaller {
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
+        self.0
+            .clone()
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
+    }
+}
+
+impl Object for MacroFn {
+    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let ctx = Ctx::from_state(state)?;
+        let args = render_caller_eagerly(state, args)?;
+        ctx.call_macro(self.idx, &args)
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "name" => Some(Value::from(format!("macro#{}", self.idx))),
+            _ => None,
+        }
+    }
+}
+
+/// Replaces a `caller` keyword argument (a `{% call %}` body, which belongs to
+/// the calling render) by its rendered value.
+fn render_caller_eagerly(state: &mut State<'_, '_>, args: &[Value]) -> Result<Vec<Value>, Error> {
+    let Some(last) = args.last() else {
+        return Ok(Vec::new());
+    };
+    let Some(kwargs) = crate::jinja::kwargs_of(last) else {
+        return Ok(args.to_vec());
+    };
+    if !kwargs.has("caller") {
+        return Ok(args.to_vec());
+    }
+    let mut pairs: Vec<(String, Value)> = Vec::new();
+    for key in kwargs.args() {
+        let v: Value = kwargs.peek(key)?;
+        if key == "caller" {
+            let takes_args = v
+                .get_attr("arguments")
+                .ok()
+                .and_then(|a| a.len())
+                .unwrap_or(0)
+                > 0;
+            if takes_args {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "`{% call(args) %}` blocks that take arguments are not supported by kiln; pass the values as macro arguments instead",
+                ));
+            }
+            let rendered = v
+                .call(state, &[])
+                .map_err(|e| crate::jinja::errors::describe(&e));
+            pairs.push((
+                key.to_string(),
+                Value::from_object(RenderedCaller(rendered)),
+            ));
+        } else {
+            pairs.push((key.to_string(), v));
+        }
+    }
+    let mut out = args[..args.len() - 1].to_vec();
+    out.push(Value::from(Kwargs::from_iter(pairs)));
+    Ok(out)
+}

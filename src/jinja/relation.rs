@@ -1,0 +1,276 @@
+//! Relations as templates see them: `{{ ref('orders') }}` renders as
+//! `"db"."schema"."orders"`, and offers .database/.schema/.identifier/.name,
+//! .include(), .incorporate(), .quote(), .render() like dbt's BaseRelation.
+
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Kwargs, Object, Value};
+use minijinja::{Error, ErrorKind, State};
+use serde::Serialize;
+
+/// Which parts of a relation name are printed, or quoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Parts {
+    pub database: bool,
+    pub schema: bool,
+    pub identifier: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        database: true,
+        schema: true,
+        identifier: true,
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Relation {
+    pub database: Option<String>,
+    pub schema: Option<String>,
+    pub identifier: Option<String>,
+    /// table, view, cte, external, materialized_view, or none when unknown.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub quote_policy: Parts,
+    pub include_policy: Parts,
+    /// An ephemeral model: rendered as its CTE name.
+    pub is_cte: bool,
+}
+
+impl Relation {
+    pub fn new(database: &str, schema: &str, identifier: &str) -> Relation {
+        Relation {
+            database: Some(database.to_string()),
+            schema: Some(schema.to_string()),
+            identifier: Some(identifier.to_string()),
+            kind: None,
+            quote_policy: Parts::ALL,
+            include_policy: Parts::ALL,
+            is_cte: false,
+        }
+    }
+
+    /// The relation an ephemeral model stands for: its CTE.
+    pub fn cte(model_name: &str) -> Relation {
+        Relation {
+            database: None,
+            schema: None,
+            identifier: Some(format!("__dbt__cte__{model_name}")),
+            kind: Some("cte".into()),
+            quote_policy: Parts::ALL,
+            include_policy: Parts {
+                database: false,
+                schema: false,
+                identifier: true,
+            },
+            is_cte: true,
+        }
+    }
+
+    pub fn with_kind(mut self, kind: Option<&str>) -> Relation {
+        self.kind = kind.map(str::to_string);
+        self
+    }
+
+    /// The SQL text of the relation, e.g. `"db"."main"."orders"`.
+    pub fn rendered(&self) -> String {
+        if self.is_cte {
+            return self.identifier.clone().unwrap_or_default();
+        }
+        let parts = [
+            (
+                self.include_policy.database,
+                self.quote_policy.database,
+                &self.database,
+            ),
+            (
+                self.include_policy.schema,
+                self.quote_policy.schema,
+                &self.schema,
+            ),
+            (
+                self.include_policy.identifier,
+                self.quote_policy.identifier,
+                &self.identifier,
+            ),
+        ];
+        let mut out = Vec::new();
+        for (include, quote, part) in parts {
+            if let (true, Some(p)) = (include, part) {
+                if p.is_empty() {
+                    continue;
+                }
+                out.push(if quote {
+                    quote_identifier(p)
+                } else {
+                    p.clone()
+                });
+            }
+        }
+        out.join(".")
+    }
+
+    pub fn to_value(self) -> Value {
+        Value::from_object(self)
+    }
+}
+
+/// DuckDB's identifier quoting.
+pub fn quote_identifier(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn flag(kwargs: &Kwargs, key: &str, current: bool) -> Result<bool, Error> {
+    Ok(kwargs.get::<Option<bool>>(key)?.unwrap_or(current))
+}
+
+impl Object for Relation {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let opt = |s: &Option<String>| s.clone().map(Value::from).unwrap_or(Value::from(()));
+        Some(match key.as_str()? {
+            "database" => opt(&self.database),
+            "schema" => opt(&self.schema),
+            "identifier" | "name" | "table" => opt(&self.identifier),
+            "type" => opt(&self.kind),
+            "is_table" => Value::from(self.kind.as_deref() == Some("table")),
+            "is_view" => Value::from(self.kind.as_deref() == Some("view")),
+            "is_cte" => Value::from(self.is_cte),
+            "is_materialized_view" => {
+                Value::from(self.kind.as_deref() == Some("materialized_view"))
+            }
+            "path" => crate::jinja::to_value(serde_json::json!({
+                "database": self.database, "schema": self.schema, "identifier": self.identifier
+            })),
+            "quote_policy" => crate::jinja::to_value(self.quote_policy),
+            "include_policy" => crate::jinja::to_value(self.include_policy),
+            "Table" => Value::from("table"),
+            "View" => Value::from("view"),
+            "CTE" => Value::from("cte"),
+            "External" => Value::from("external"),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(&["database", "schema", "identifier", "name", "type"])
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let kwargs = args
+            .last()
+            .and_then(crate::jinja::kwargs_of)
+            .unwrap_or_else(|| Kwargs::from_iter(std::iter::empty::<(String, Value)>()));
+        let mut r = (**self).clone();
+        match method {
+            "include" => {
+                r.include_policy = Parts {
+                    database: flag(&kwargs, "database", r.include_policy.database)?,
+                    schema: flag(&kwargs, "schema", r.include_policy.schema)?,
+                    identifier: flag(&kwargs, "identifier", r.include_policy.identifier)?,
+                };
+                Ok(r.to_value())
+            }
+            "quote" => {
+                r.quote_policy = Parts {
+                    database: flag(&kwargs, "database", r.quote_policy.database)?,
+                    schema: flag(&kwargs, "schema", r.quote_policy.schema)?,
+                    identifier: flag(&kwargs, "identifier", r.quote_policy.identifier)?,
+                };
+                Ok(r.to_value())
+            }
+            "incorporate" => {
+                if let Some(path) = kwargs.get::<Option<Value>>("path")? {
+                    for (field, slot) in [
+                        ("database", &mut r.database),
+                        ("schema", &mut r.schema),
+                        ("identifier", &mut r.identifier),
+                    ] {
+                        if let Ok(v) = path.get_attr(field) {
+                            if let Some(s) = v.as_str() {
+                                *slot = Some(s.to_string());
+                            } else if v.is_none() {
+                                *slot = None;
+                            }
+                        }
+                    }
+                }
+                if let Some(t) = kwargs.get::<Option<Value>>("type")? {
+                    r.kind = t.as_str().map(str::to_string);
+                }
+                Ok(r.to_value())
+            }
+            "render" => Ok(Value::from(self.rendered())),
+            "without_identifier" => {
+                r.include_policy.identifier = false;
+                Ok(r.to_value())
+            }
+            "replace_path" => {
+                for (field, slot) in [
+                    ("database", &mut r.database),
+                    ("schema", &mut r.schema),
+                    ("identifier", &mut r.identifier),
+                ] {
+                    if let Some(v) = kwargs.get::<Option<String>>(field)? {
+                        *slot = Some(v);
+                    }
+                }
+                Ok(r.to_value())
+            }
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("relations have no method '{method}'"),
+            )),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rendered())
+    }
+}
+
+/// `api.Relation.create(database=, schema=, identifier=, type=)`.
+pub fn create(kwargs: Kwargs) -> Result<Value, Error> {
+    let get = |k: &str| -> Result<Option<String>, Error> { kwargs.get::<Option<String>>(k) };
+    let identifier = match get("identifier")? {
+        Some(i) => Some(i),
+        None => get("name")?,
+    };
+    let r = Relation {
+        database: get("database")?,
+        schema: get("schema")?,
+        identifier,
+        kind: get("type")?,
+        quote_policy: Parts::ALL,
+        include_policy: Parts::ALL,
+        is_cte: false,
+    };
+    // Unused keys (quote_policy, ...) are accepted as dbt accepts them.
+    let _ = kwargs.get::<Option<Value>>("quote_policy");
+    let _ = kwargs.get::<Option<Value>>("name");
+    Ok(r.to_value())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_quoted_path() {
+        assert_eq!(
+            Relation::new("dev", "main", "orders").rendered(),
+            r#""dev"."main"."orders""#
+        );
+        assert_eq!(Relation::cte("stg").rendered(), "__dbt__cte__stg");
+    }
+}

@@ -1,0 +1,13 @@
+use clap::Parser;
+
+fn main() {
+    let cli = kiln::cli::Cli::parse();
+    let code = match kiln::commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            kiln::output::error(&err.to_string());
+            2
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,1017 @@
+//! Parse: from a loaded project to a Manifest. Every SQL file is rendered
+//! once with `execute = false` (in parallel) to learn its refs, sources and
+//! in-file config; properties YAML patches descriptions, columns and configs;
+//! generic tests become test nodes; naming macros place each node.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use rayon::prelude::*;
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Location, Result};
+use crate::jinja::context::NodeScope;
+use crate::jinja::{self, dialect, errors, Ctx, Jinja, JinjaConfig, MacroFile, Scope};
+use crate::manifest::{generic_tests, naming, resolve};
+use crate::manifest::{
+    Column, DocBlock, Exposure, MacroPatch, Manifest, Node, ResourceType, SourceDef,
+};
+use crate::project::config::{self, Config};
+use crate::project::properties::{self, ColumnProperties, NodeProperties, PropertiesFile};
+use crate::project::{FileKind, Package, Project, SourceFile};
+
+/// A properties file, kept for locating entries in errors.
+#[derive(Debug, Clone)]
+pub struct YamlFile {
+    pub package: String,
+    /// Path relative to its package.
+    pub original_file_path: String,
+    pub display_path: PathBuf,
+    pub text: Arc<str>,
+}
+
+impl YamlFile {
+    pub fn locate(&self, name: &str) -> Location {
+        crate::project::yaml::locate_name(&self.display_path, &self.text, name)
+    }
+}
+
+/// Properties of one model/seed/snapshot/analysis and where they were written.
+struct Patch {
+    props: NodeProperties,
+    file: Arc<YamlFile>,
+}
+
+/// Parses the whole project. Returns the manifest and the Jinja runtime
+/// (macros compiled once, reused by compile and execution).
+pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
+    let root = project.root_name().to_string();
+    let mut warnings = project.warnings.clone();
+
+    let jinja = build_jinja(project)?;
+    let mut manifest = Manifest {
+        root_package: root.clone(),
+        ..Default::default()
+    };
+    manifest.docs = collect_docs(project)?;
+    let mut jinja = jinja;
+    jinja.docs = manifest
+        .docs
+        .values()
+        .map(|d| {
+            (
+                (d.package_name.clone(), d.name.clone()),
+                d.block_contents.clone(),
+            )
+        })
+        .collect();
+    let jinja = Arc::new(jinja);
+
+    // Properties YAML, by package.
+    let mut patches: HashMap<(String, &'static str, String), Patch> = HashMap::new();
+    let mut source_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
+    let mut exposure_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
+    for pkg in &project.packages {
+        for file in pkg.files.iter().filter(|f| f.kind == FileKind::Properties) {
+            let display = pkg_display(project, pkg, file);
+            let parsed = PropertiesFile::parse(&display, &file.contents)?;
+            let yf = Arc::new(YamlFile {
+                package: pkg.name.clone(),
+                original_file_path: file.path.clone(),
+                display_path: display.clone(),
+                text: Arc::from(file.contents.as_str()),
+            });
+            for (kind, list) in [
+                ("model", &parsed.models),
+                ("seed", &parsed.seeds),
+                ("snapshot", &parsed.snapshots),
+                ("analysis", &parsed.analyses),
+            ] {
+                for entry in list {
+                    let props: NodeProperties =
+                        properties::entry(&display, &file.contents, kind, entry)?;
+                    let key = (pkg.name.clone(), kind, props.name.clone());
+                    if let Some(prev) = patches.get(&key) {
+                        return Err(Error::new(format!(
+                            "{kind} '{}' has properties in two places",
+                            props.name
+                        ))
+                        .at(yf.locate(&props.name))
+                        .note(format!(
+                            "also described in {}",
+                            prev.file.display_path.display()
+                        ))
+                        .note("keep one entry per resource"));
+                    }
+                    patches.insert(
+                        key,
+                        Patch {
+                            props,
+                            file: yf.clone(),
+                        },
+                    );
+                }
+            }
+            for entry in &parsed.sources {
+                source_entries.push((entry.clone(), yf.clone()));
+            }
+            for entry in &parsed.exposures {
+                exposure_entries.push((entry.clone(), yf.clone()));
+            }
+            for entry in &parsed.macros {
+                let mp: properties::MacroProperties =
+                    properties::entry(&display, &file.contents, "macro", entry)?;
+                manifest.macro_patches.insert(
+                    format!("macro.{}.{}", pkg.name, mp.name),
+                    MacroPatch {
+                        description: mp.description.unwrap_or_default(),
+                        arguments: mp.arguments,
+                        meta: mp.meta,
+                        patch_path: Some(format!("{}://{}", pkg.name, file.path)),
+                    },
+                );
+            }
+        }
+    }
+
+    // SQL and CSV nodes.
+    let mut pending: Vec<Node> = Vec::new();
+    for pkg in &project.packages {
+        for file in &pkg.files {
+            let rt = match file.kind {
+                FileKind::Model => ResourceType::Model,
+                FileKind::Analysis => ResourceType::Analysis,
+                FileKind::SingularTest => ResourceType::Test,
+                FileKind::Seed => ResourceType::Seed,
+                FileKind::Snapshot => {
+                    pending.extend(snapshot_nodes(project, pkg, file)?);
+                    continue;
+                }
+                _ => continue,
+            };
+            let name = file_stem(&file.resource_path);
+            // dbt keeps (and hashes) the file's text without surrounding whitespace.
+            let trimmed = file.contents.trim();
+            let lead = &file.contents[..file.contents.len() - file.contents.trim_start().len()];
+            let line = 1 + lead.matches('\n').count();
+            pending.push(new_node(
+                project,
+                pkg,
+                file,
+                rt,
+                &name,
+                trimmed.to_string(),
+                line,
+            ));
+        }
+    }
+
+    // Configs from dbt_project.yml and properties YAML, before rendering.
+    for node in pending.iter_mut() {
+        let kind = node.resource_type.as_str();
+        let patch = patches.get(&(node.package_name.clone(), kind, node.name.clone()));
+        node.config = base_config(project, node, patch.map(|p| &p.props));
+        if let Some(p) = patch {
+            apply_patch(node, &p.props, &p.file, &jinja)?;
+        }
+    }
+
+    // Render every SQL node once, in parallel.
+    let rendered: Vec<Result<Node>> = pending
+        .into_par_iter()
+        .map(|mut node| {
+            if node.resource_type != ResourceType::Seed {
+                render_for_parse(&jinja, &mut node)?;
+            }
+            finish_config(&mut node);
+            naming::assign(
+                &jinja,
+                &mut node,
+                &project.target.database,
+                &project.target.schema,
+            )
+            .map_err(|e| {
+                errors::to_error(
+                    &e,
+                    &jinja,
+                    &format!("could not name {}", node.unique_id),
+                    "",
+                    "",
+                    &node.display_path,
+                )
+            })?;
+            Ok(node)
+        })
+        .collect();
+    let mut nodes: Vec<Node> = Vec::with_capacity(rendered.len());
+    let mut failures: Vec<Error> = Vec::new();
+    for r in rendered {
+        match r {
+            Ok(n) => nodes.push(n),
+            Err(e) => failures.push(e),
+        }
+    }
+    if let Some(first) = take_first(failures) {
+        return Err(first);
+    }
+
+    // Sources and exposures.
+    for (entry, yf) in &source_entries {
+        for s in sources_from_entry(project, entry, yf)? {
+            if s.config.get("enabled").and_then(Json::as_bool) == Some(false) {
+                manifest.disabled_sources.insert(s.unique_id.clone(), s);
+            } else if manifest
+                .sources
+                .insert(s.unique_id.clone(), s.clone())
+                .is_some()
+            {
+                return Err(Error::new(format!(
+                    "source '{}.{}' is defined twice",
+                    s.source_name, s.name
+                ))
+                .at(yf.locate(&s.source_name)));
+            }
+        }
+    }
+
+    // Generic tests from properties.
+    let mut tests: Vec<Node> = Vec::new();
+    let node_index: HashMap<(String, &str, String), &Node> = nodes
+        .iter()
+        .map(|n| {
+            (
+                (
+                    n.package_name.clone(),
+                    n.resource_type.as_str(),
+                    n.name.clone(),
+                ),
+                n,
+            )
+        })
+        .collect();
+    for ((pkg, kind, name), patch) in sorted_patches(&patches) {
+        let attached = node_index.get(&(pkg.clone(), kind, name.clone())).copied();
+        if attached.is_none() {
+            warnings.push(format!(
+                "{}: properties for {kind} '{name}', which has no file (did you rename or delete it?)",
+                patch.file.display_path.display()
+            ));
+            continue;
+        }
+        let target = generic_tests::Target::node(
+            kind,
+            &name,
+            attached.map(|n| n.unique_id.clone()),
+            &patch.file,
+        );
+        tests.extend(generic_tests::from_properties(
+            project,
+            &jinja,
+            &target,
+            &patch.props.columns,
+            patch.props.all_tests(),
+            quote_columns(attached),
+        )?);
+    }
+    for (entry, yf) in &source_entries {
+        let sp: properties::SourceProperties =
+            properties::entry(&yf.display_path, &yf.text, "source", entry)?;
+        for table in &sp.tables {
+            let uid = format!("source.{}.{}.{}", yf.package, sp.name, table.name);
+            if !manifest.sources.contains_key(&uid) {
+                continue;
+            }
+            let target = generic_tests::Target::source(&sp.name, &table.name, &yf.clone());
+            tests.extend(generic_tests::from_properties(
+                project,
+                &jinja,
+                &target,
+                &table.columns,
+                table.all_tests(),
+                false,
+            )?);
+        }
+    }
+    nodes.extend(tests);
+
+    // Enabled / disabled, duplicates.
+    for node in nodes {
+        if !node.enabled() {
+            manifest.disabled.insert(node.unique_id.clone(), node);
+            continue;
+        }
+        if let Some(prev) = manifest.nodes.get(&node.unique_id) {
+            return Err(duplicate_error(&node, prev));
+        }
+        manifest.nodes.insert(node.unique_id.clone(), node);
+    }
+    check_duplicate_relations(&manifest)?;
+
+    for (entry, yf) in &exposure_entries {
+        let e = exposure_from_entry(entry, yf)?;
+        manifest.exposures.insert(e.unique_id.clone(), e);
+    }
+
+    resolve::link(&mut manifest, &jinja)?;
+    manifest.warnings = warnings;
+    Ok((manifest, jinja))
+}
+
+fn take_first(mut errors: Vec<Error>) -> Option<Error> {
+    if errors.is_empty() {
+        return None;
+    }
+    let more = errors.len() - 1;
+    let mut first = errors.swap_remove(0);
+    if more > 0 {
+        first = first.note(format!(
+            "{more} more node(s) failed to parse; fix this one and run again"
+        ));
+    }
+    Some(first)
+}
+
+fn sorted_patches<'a>(
+    patches: &'a HashMap<(String, &'static str, String), Patch>,
+) -> Vec<((String, &'static str, String), &'a Patch)> {
+    let mut v: Vec<_> = patches.iter().map(|(k, p)| (k.clone(), p)).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn quote_columns(node: Option<&Node>) -> bool {
+    node.is_some_and(|n| {
+        n.resource_type == ResourceType::Seed
+            && n.config
+                .get("quote_columns")
+                .and_then(Json::as_bool)
+                .unwrap_or(false)
+    })
+}
+
+/// The Jinja runtime with every macro of the project and its packages.
+fn build_jinja(project: &Project) -> Result<Jinja> {
+    let mut macro_files = Vec::new();
+    for pkg in &project.packages {
+        for file in pkg.files.iter().filter(|f| f.kind == FileKind::Macro) {
+            macro_files.push(MacroFile {
+                package: &pkg.name,
+                path: &file.path,
+                display_path: pkg_display(project, pkg, file),
+                contents: &file.contents,
+            });
+        }
+    }
+    let mut vars = HashMap::new();
+    for pkg in &project.packages {
+        vars.insert(pkg.name.clone(), Arc::new(project.vars_for(&pkg.name)));
+    }
+    let dispatch = project
+        .root()
+        .project
+        .dispatch
+        .iter()
+        .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
+        .collect();
+    Jinja::new(JinjaConfig {
+        root_package: project.root_name().to_string(),
+        package_names: project.packages.iter().map(|p| p.name.clone()).collect(),
+        vars,
+        target: project.target.to_jinja_json(),
+        dispatch,
+        macro_files,
+        flags: serde_json::json!({}),
+    })
+}
+
+/// `{% docs %}` blocks of every package.
+fn collect_docs(project: &Project) -> Result<IndexMap<String, DocBlock>> {
+    let mut docs = IndexMap::new();
+    for pkg in &project.packages {
+        for file in pkg.files.iter().filter(|f| f.kind == FileKind::Docs) {
+            let blocks = dialect::find_blocks(&file.contents, "docs").map_err(|(off, msg)| {
+                let (line, col) = crate::error::line_col(&file.contents, off);
+                Error::new(msg).at(Location::in_text(
+                    pkg_display(project, pkg, file),
+                    &file.contents,
+                    line,
+                    col,
+                ))
+            })?;
+            for b in blocks {
+                let uid = format!("doc.{}.{}", pkg.name, b.name);
+                let block = DocBlock {
+                    unique_id: uid.clone(),
+                    name: b.name.clone(),
+                    package_name: pkg.name.clone(),
+                    path: file.resource_path.clone(),
+                    original_file_path: file.path.clone(),
+                    block_contents: b.body.trim().to_string(),
+                };
+                if docs.insert(uid, block).is_some() {
+                    let (line, col) = crate::error::line_col(&file.contents, b.tag_offset);
+                    return Err(Error::new(format!(
+                        "two docs blocks are named '{}' in package '{}'",
+                        b.name, pkg.name
+                    ))
+                    .at(Location::in_text(
+                        pkg_display(project, pkg, file),
+                        &file.contents,
+                        line,
+                        col,
+                    )));
+                }
+            }
+        }
+    }
+    Ok(docs)
+}
+
+/// A file's path as shown in messages.
+pub fn pkg_display(project: &Project, pkg: &Package, file: &SourceFile) -> PathBuf {
+    if pkg.is_root {
+        PathBuf::from(&file.path)
+    } else {
+        let rel = pkg.dir.strip_prefix(&project.dir).unwrap_or(&pkg.dir);
+        rel.join(&file.path)
+    }
+}
+
+fn file_stem(resource_path: &str) -> String {
+    Path::new(resource_path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+pub fn sha256(text: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    format!("{:x}", h.finalize())
+}
+
+fn new_node(
+    project: &Project,
+    pkg: &Package,
+    file: &SourceFile,
+    rt: ResourceType,
+    name: &str,
+    raw_code: String,
+    line: usize,
+) -> Node {
+    // dbt files analyses under an `analysis/` prefix in their path and fqn.
+    let resource_path = match rt {
+        ResourceType::Analysis => format!("analysis/{}", file.resource_path),
+        _ => file.resource_path.clone(),
+    };
+    let mut fqn = vec![pkg.name.clone()];
+    let parent = Path::new(&resource_path).parent();
+    if let Some(p) = parent {
+        fqn.extend(
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().to_string())
+                .filter(|s| !s.is_empty()),
+        );
+    }
+    fqn.push(name.to_string());
+    let checksum = match rt {
+        ResourceType::Seed => seed_checksum(&file.abs_path, &file.path),
+        _ => sha256(&raw_code),
+    };
+    Node {
+        unique_id: format!("{}.{}.{}", rt.as_str(), pkg.name, name),
+        resource_type: rt,
+        package_name: pkg.name.clone(),
+        name: name.to_string(),
+        path: resource_path,
+        original_file_path: file.path.clone(),
+        display_path: pkg_display(project, pkg, file),
+        fqn,
+        raw_code,
+        raw_code_line: line,
+        checksum,
+        config: Config::new(),
+        config_call: Config::new(),
+        tags: Vec::new(),
+        description: String::new(),
+        columns: IndexMap::new(),
+        meta: Map::new(),
+        patch_path: None,
+        database: String::new(),
+        schema: String::new(),
+        alias: String::new(),
+        refs: Vec::new(),
+        sources: Vec::new(),
+        depends_on_nodes: Vec::new(),
+        depends_on_macros: Vec::new(),
+        test: None,
+        vars_used: BTreeMap::new(),
+        env_vars_used: BTreeMap::new(),
+        compiled_code: None,
+        extra_ctes: Vec::new(),
+        access: "protected".into(),
+        group: None,
+        constraints: Vec::new(),
+        version: None,
+        latest_version: None,
+    }
+}
+
+/// dbt hashes seeds by contents, or by path when they are large.
+fn seed_checksum(path: &Path, rel: &str) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() <= 1_000_000 => std::fs::read_to_string(path)
+            .map(|text| sha256(text.trim()))
+            .unwrap_or_default(),
+        _ => rel.to_string(),
+    }
+}
+
+/// Snapshot blocks of a file: one node each.
+fn snapshot_nodes(project: &Project, pkg: &Package, file: &SourceFile) -> Result<Vec<Node>> {
+    let blocks = dialect::find_blocks(&file.contents, "snapshot").map_err(|(off, msg)| {
+        let (line, col) = crate::error::line_col(&file.contents, off);
+        Error::new(msg).at(Location::in_text(
+            pkg_display(project, pkg, file),
+            &file.contents,
+            line,
+            col,
+        ))
+    })?;
+    Ok(blocks
+        .into_iter()
+        .map(|b| {
+            let (line, _) = crate::error::line_col(&file.contents, b.body_offset);
+            new_node(
+                project,
+                pkg,
+                file,
+                ResourceType::Snapshot,
+                &b.name,
+                b.body,
+                line,
+            )
+        })
+        .collect())
+}
+
+/// Defaults → the package's own dbt_project.yml → the root's → properties YAML.
+fn base_config(project: &Project, node: &Node, props: Option<&NodeProperties>) -> Config {
+    let rt = node.resource_type.as_str();
+    let mut c = config::defaults(rt);
+    let own = project.package(&node.package_name);
+    if let Some(pkg) = own.filter(|p| !p.is_root) {
+        config::merge(
+            &mut c,
+            &config::from_tree(pkg.trees.for_type(rt), &node.fqn),
+        );
+    }
+    config::merge(
+        &mut c,
+        &config::from_tree(project.root().trees.for_type(rt), &node.fqn),
+    );
+    if let Some(p) = props {
+        config::merge(&mut c, &p.config);
+        // Top-level meta / tags / docs in properties are configs too.
+        if !p.meta.is_empty() {
+            config::merge_key(&mut c, "meta", Json::Object(p.meta.clone()));
+        }
+        let tags = p.tags.to_vec();
+        if !tags.is_empty() {
+            config::merge_key(&mut c, "tags", Json::from(tags));
+        }
+        if let Some(d) = &p.docs {
+            config::merge_key(&mut c, "docs", d.clone());
+        }
+        if let Some(a) = &p.access {
+            c.insert("access".into(), Json::from(a.clone()));
+        }
+        if let Some(g) = &p.group {
+            c.insert("group".into(), Json::from(g.clone()));
+        }
+    }
+    if node.resource_type == ResourceType::Snapshot {
+        // Legacy snapshot configs name the schema and database directly.
+        for (legacy, key) in [("target_schema", "schema"), ("target_database", "database")] {
+            if let Some(v) = c.get(legacy).cloned().filter(|v| !v.is_null()) {
+                c.insert(key.into(), v);
+            }
+        }
+    }
+    c
+}
+
+/// Description, columns and patch path from properties YAML.
+fn apply_patch(
+    node: &mut Node,
+    props: &NodeProperties,
+    file: &YamlFile,
+    jinja: &Arc<Jinja>,
+) -> Result<()> {
+    node.description = render_description(
+        jinja,
+        props.description.as_deref().unwrap_or(""),
+        file,
+        &node.package_name,
+    )?;
+    node.patch_path = Some(format!("{}://{}", file.package, file.original_file_path));
+    node.columns = columns(&props.columns, file, jinja, &node.package_name)?;
+    node.constraints = props.constraints.clone();
+    node.latest_version = props.latest_version.clone();
+    Ok(())
+}
+
+/// Columns from properties YAML.
+pub fn columns(
+    cols: &[ColumnProperties],
+    file: &YamlFile,
+    jinja: &Arc<Jinja>,
+    package: &str,
+) -> Result<IndexMap<String, Column>> {
+    let mut out = IndexMap::new();
+    for c in cols {
+        let mut meta = c.meta.clone();
+        if let Some(Json::Object(m)) = c.config.get("meta") {
+            meta.extend(m.clone());
+        }
+        let mut tags = c.tags.to_vec();
+        if let Some(t) = c.config.get("tags") {
+            match t {
+                Json::String(s) => tags.push(s.clone()),
+                Json::Array(a) => {
+                    tags.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)))
+                }
+                _ => {}
+            }
+        }
+        out.insert(
+            c.name.clone(),
+            Column {
+                name: c.name.clone(),
+                description: render_description(
+                    jinja,
+                    c.description.as_deref().unwrap_or(""),
+                    file,
+                    package,
+                )?,
+                data_type: c.data_type.clone(),
+                meta,
+                tags,
+                quote: c.quote,
+                constraints: c.constraints.clone(),
+                granularity: c.granularity.clone(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Renders `{{ doc('x') }}` in a description.
+pub fn render_description(
+    jinja: &Arc<Jinja>,
+    text: &str,
+    file: &YamlFile,
+    package: &str,
+) -> Result<String> {
+    if !text.contains("{{") && !text.contains("{%") {
+        return Ok(text.to_string());
+    }
+    let scope = Arc::new(Scope::new(jinja.clone(), false));
+    jinja::render_in_scope(&scope, package, "description", text).map_err(|e| {
+        Error::new(format!(
+            "could not render a description: {}",
+            errors::describe(&e)
+        ))
+        .at(crate::project::yaml::locate_text(
+            &file.display_path,
+            &file.text,
+            text.lines().next().unwrap_or(text),
+        ))
+    })
+}
+
+/// Renders a node's SQL with `execute = false`, recording what it asks for.
+fn render_for_parse(jinja: &Arc<Jinja>, node: &mut Node) -> Result<()> {
+    let this = crate::jinja::relation::Relation::new(
+        &jinja
+            .target
+            .get_attr("database")
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        &jinja
+            .target
+            .get_attr("schema")
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        &node.name,
+    );
+    let model_json = serde_json::json!({
+        "unique_id": node.unique_id,
+        "name": node.name,
+        "resource_type": node.resource_type.as_str(),
+        "package_name": node.package_name,
+        "path": node.path,
+        "original_file_path": node.original_file_path,
+        "fqn": node.fqn,
+        "config": node.config,
+    });
+    let scope = Arc::new(Scope::new(jinja.clone(), false).with_node(NodeScope::new(
+        node.unique_id.clone(),
+        node.name.clone(),
+        node.resource_type.as_str(),
+        node.package_name.clone(),
+        Some(this),
+        node.config.clone(),
+        Box::new(move || model_json.clone()),
+    )));
+    let padded;
+    let source: &str = if node.raw_code_line > 1 {
+        padded = format!("{}{}", "\n".repeat(node.raw_code_line - 1), node.raw_code);
+        &padded
+    } else {
+        &node.raw_code
+    };
+    let rewritten = dialect::rewrite(source);
+    let name = node.display_path.to_string_lossy().to_string();
+    let what = format!("in {} {}", node.resource_type.as_str(), node.name);
+    let result = jinja
+        .compile(&name, &rewritten)
+        .and_then(|t| t.render(Ctx::root(scope.clone(), &node.package_name)));
+    if let Err(e) = result {
+        return Err(errors::to_error(
+            &e,
+            jinja,
+            &what,
+            &name,
+            source,
+            &node.display_path,
+        ));
+    }
+    let rec = scope.recorded();
+    node.refs = rec.refs;
+    node.sources = rec.sources;
+    node.config_call = rec.config.clone();
+    config::merge(&mut node.config, &rec.config);
+    node.depends_on_macros = rec.macros.into_iter().collect();
+    node.vars_used = rec.vars;
+    node.env_vars_used = rec.env_vars;
+    Ok(())
+}
+
+/// Tags, meta and hooks in their final places once all configs are merged.
+pub fn finish_config(node: &mut Node) {
+    let tags: Vec<String> = node
+        .config
+        .get("tags")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    for t in tags {
+        if !node.tags.contains(&t) {
+            node.tags.push(t);
+        }
+    }
+    if let Some(Json::Object(m)) = node.config.get("meta") {
+        node.meta = m.clone();
+    }
+    if let Some(a) = node.config.get("access").and_then(Json::as_str) {
+        node.access = a.to_string();
+    }
+    node.group = node
+        .config
+        .get("group")
+        .and_then(Json::as_str)
+        .map(str::to_string);
+    for hook in ["pre-hook", "post-hook"] {
+        if let Some(Json::Array(items)) = node.config.get_mut(hook) {
+            for (i, item) in items.iter_mut().enumerate() {
+                if let Json::String(sql) = item {
+                    *item = serde_json::json!({"sql": sql, "transaction": true, "index": i});
+                } else if let Json::Object(o) = item {
+                    o.insert("index".into(), Json::from(i));
+                    o.entry("transaction").or_insert(Json::Bool(true));
+                }
+            }
+        }
+    }
+}
+
+fn sources_from_entry(
+    project: &Project,
+    entry: &Json,
+    yf: &Arc<YamlFile>,
+) -> Result<Vec<SourceDef>> {
+    let sp: properties::SourceProperties =
+        properties::entry(&yf.display_path, &yf.text, "source", entry)?;
+    let renderer = crate::jinja::yaml_render::YamlRenderer::new(
+        project.cli_vars.clone(),
+        Some(project.target.to_jinja_json()),
+    );
+    let render = |s: &Option<String>| -> Result<Option<String>> {
+        match s {
+            Some(v) => Ok(renderer
+                .render_string(v, &yf.display_path, &yf.text)?
+                .as_str()
+                .map(str::to_string)),
+            None => Ok(None),
+        }
+    };
+    let pkg = &yf.package;
+    let database = render(&sp.database)?.unwrap_or_else(|| project.target.database.clone());
+    let schema = render(&sp.schema)?.unwrap_or_else(|| sp.name.clone());
+    let mut out = Vec::new();
+    let yaml_dir_parts: Vec<String> = Path::new(&yf.original_file_path)
+        .parent()
+        .map(|p| {
+            p.components()
+                .skip(1)
+                .map(|c| c.as_os_str().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    for t in &sp.tables {
+        let mut fqn = vec![pkg.clone()];
+        fqn.extend(yaml_dir_parts.iter().cloned());
+        fqn.push(sp.name.clone());
+        fqn.push(t.name.clone());
+        let mut cfg = config::defaults("source");
+        if let Some(own) = project.package(pkg).filter(|p| !p.is_root) {
+            config::merge(&mut cfg, &config::from_tree(&own.trees.sources, &fqn));
+        }
+        config::merge(
+            &mut cfg,
+            &config::from_tree(&project.root().trees.sources, &fqn),
+        );
+        config::merge(&mut cfg, &sp.config);
+        config::merge(&mut cfg, &t.config);
+        let freshness = t
+            .freshness
+            .clone()
+            .or_else(|| t.config.get("freshness").cloned())
+            .or_else(|| sp.freshness.clone())
+            .or_else(|| sp.config.get("freshness").cloned())
+            .unwrap_or(Json::Null);
+        let mut meta = sp.meta.clone();
+        meta.extend(t.meta.clone());
+        if let Some(Json::Object(m)) = cfg.get("meta") {
+            meta.extend(m.clone());
+        }
+        let mut tags = sp.tags.to_vec();
+        tags.extend(t.tags.to_vec());
+        if let Some(Json::Array(a)) = cfg.get("tags") {
+            tags.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)));
+        }
+        tags.dedup();
+        let mut quoting = sp.quoting.clone();
+        quoting.extend(t.quoting.clone());
+        let identifier = render(&t.identifier)?.unwrap_or_else(|| t.name.clone());
+        let jinja_less = |s: &Option<String>| s.clone().unwrap_or_default();
+        out.push(SourceDef {
+            unique_id: format!("source.{pkg}.{}.{}", sp.name, t.name),
+            source_name: sp.name.clone(),
+            name: t.name.clone(),
+            identifier,
+            database: database.clone(),
+            schema: schema.clone(),
+            package_name: pkg.clone(),
+            path: yf.original_file_path.clone(),
+            original_file_path: yf.original_file_path.clone(),
+            display_path: yf.display_path.clone(),
+            fqn,
+            description: jinja_less(&t.description),
+            source_description: jinja_less(&sp.description),
+            loader: sp.loader.clone().unwrap_or_default(),
+            loaded_at_field: t
+                .loaded_at_field
+                .clone()
+                .or_else(|| sp.loaded_at_field.clone()),
+            loaded_at_query: t
+                .loaded_at_query
+                .clone()
+                .or_else(|| sp.loaded_at_query.clone()),
+            freshness,
+            quoting,
+            columns: IndexMap::new(),
+            meta,
+            source_meta: sp.meta.clone(),
+            tags,
+            config: cfg,
+        });
+        let last = out.last_mut().expect("just pushed");
+        last.columns = columns_plain(&t.columns);
+    }
+    Ok(out)
+}
+
+fn columns_plain(cols: &[ColumnProperties]) -> IndexMap<String, Column> {
+    cols.iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                Column {
+                    name: c.name.clone(),
+                    description: c.description.clone().unwrap_or_default(),
+                    data_type: c.data_type.clone(),
+                    meta: c.meta.clone(),
+                    tags: c.tags.to_vec(),
+                    quote: c.quote,
+                    constraints: c.constraints.clone(),
+                    granularity: c.granularity.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn exposure_from_entry(entry: &Json, yf: &Arc<YamlFile>) -> Result<Exposure> {
+    let ep: properties::ExposureProperties =
+        properties::entry(&yf.display_path, &yf.text, "exposure", entry)?;
+    let mut refs = Vec::new();
+    let mut sources = Vec::new();
+    for dep in &ep.depends_on {
+        match resolve::parse_dependency(dep) {
+            Some(resolve::Dependency::Ref(r)) => refs.push(r),
+            Some(resolve::Dependency::Source(s, t)) => sources.push((s, t)),
+            None => return Err(Error::new(format!(
+                "exposure '{}' depends on `{dep}`, which is not ref('...') or source('...', '...')",
+                ep.name
+            ))
+            .at(crate::project::yaml::locate_text(
+                &yf.display_path,
+                &yf.text,
+                dep,
+            ))),
+        }
+    }
+    let mut fqn = vec![yf.package.clone()];
+    fqn.extend(
+        Path::new(&yf.original_file_path)
+            .parent()
+            .map(|p| {
+                p.components()
+                    .skip(1)
+                    .map(|c| c.as_os_str().to_string_lossy().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+    );
+    fqn.push(ep.name.clone());
+    let mut cfg = config::defaults("exposure");
+    config::merge(&mut cfg, &ep.config);
+    Ok(Exposure {
+        unique_id: format!("exposure.{}.{}", yf.package, ep.name),
+        name: ep.name.clone(),
+        package_name: yf.package.clone(),
+        path: yf.original_file_path.clone(),
+        original_file_path: yf.original_file_path.clone(),
+        fqn,
+        exposure_type: ep.exposure_type.unwrap_or_else(|| "dashboard".into()),
+        owner: ep.owner.unwrap_or(Json::Null),
+        description: ep.description.unwrap_or_default(),
+        label: ep.label,
+        maturity: ep.maturity,
+        url: ep.url,
+        refs,
+        sources,
+        depends_on_nodes: Vec::new(),
+        tags: ep.tags.to_vec(),
+        meta: ep.meta,
+        config: cfg,
+    })
+}
+
+fn duplicate_error(node: &Node, prev: &Node) -> Error {
+    Error::new(format!(
+        "two {}s are named '{}' in package '{}'",
+        node.resource_type.as_str(),
+        node.name,
+        node.package_name
+    ))
+    .at(Location::file(&node.display_path))
+    .note(format!("the other is {}", prev.display_path.display()))
+    .note("node names must be unique within a package: rename one of the files")
+}
+
+/// Two nodes that would build the same relation is an error, as in dbt.
+fn check_duplicate_relations(manifest: &Manifest) -> Result<()> {
+    let mut seen: HashMap<String, &Node> = HashMap::new();
+    for node in manifest.nodes.values().filter(|n| n.is_relational()) {
+        let rel = node.relation().rendered().to_lowercase();
+        if let Some(prev) = seen.insert(rel.clone(), node) {
+            return Err(Error::new(format!(
+                "{} and {} would both build {rel}",
+                prev.unique_id, node.unique_id
+            ))
+            .at(Location::file(&node.display_path))
+            .note("give one of them a different alias or schema"));
+        }
+    }
+    Ok(())
+}

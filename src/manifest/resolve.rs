@@ -1,0 +1,409 @@
+//! Turning refs and sources into graph edges, with errors that point at the
+//! call; and resolving them to relations when templates execute.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use minijinja::Value;
+
+use crate::error::{Error, Location, Result};
+use crate::jinja::relation::Relation;
+use crate::jinja::{Jinja, RefCall, Resolver};
+use crate::manifest::{Manifest, Node, ResourceType};
+
+pub enum Dependency {
+    Ref(RefCall),
+    Source(String, String),
+}
+
+/// Reads `ref('x')`, `ref('pkg', 'x')`, `ref('x', v=2)` or `source('a', 'b')`.
+pub fn parse_dependency(text: &str) -> Option<Dependency> {
+    let re = regex::Regex::new(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#).ok()?;
+    let caps = re.captures(text)?;
+    let func = caps.get(1)?.as_str();
+    let arg_re =
+        regex::Regex::new(r#"^\s*(?:(\w+)\s*=\s*)?(?:'([^']*)'|"([^"]*)"|(\d+(?:\.\d+)?))\s*$"#)
+            .ok()?;
+    let mut positional = Vec::new();
+    let mut version = None;
+    for part in caps.get(2)?.as_str().split(',') {
+        if part.trim().is_empty() {
+            continue;
+        }
+        let a = arg_re.captures(part)?;
+        let value = a.get(2).or(a.get(3)).or(a.get(4))?.as_str().to_string();
+        match a.get(1).map(|m| m.as_str()) {
+            Some("v") | Some("version") => version = Some(value),
+            Some(_) => return None,
+            None => positional.push(value),
+        }
+    }
+    match (func, positional.len()) {
+        ("ref", 1) => Some(Dependency::Ref(RefCall {
+            package: None,
+            name: positional.remove(0),
+            version,
+        })),
+        ("ref", 2) => Some(Dependency::Ref(RefCall {
+            package: Some(positional.remove(0)),
+            name: positional.remove(0),
+            version,
+        })),
+        ("source", 2) => Some(Dependency::Source(
+            positional.remove(0),
+            positional.remove(0),
+        )),
+        _ => None,
+    }
+}
+
+/// Lookup tables for refs and sources.
+pub struct Lookup {
+    /// name → unique ids of refable nodes with that name.
+    by_name: HashMap<String, Vec<String>>,
+    disabled: HashMap<String, String>,
+    sources: HashMap<(String, String), Vec<String>>,
+    root: String,
+}
+
+impl Lookup {
+    pub fn new(manifest: &Manifest) -> Lookup {
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        for n in manifest.nodes.values().filter(|n| is_refable(n)) {
+            by_name
+                .entry(n.name.clone())
+                .or_default()
+                .push(n.unique_id.clone());
+        }
+        let disabled = manifest
+            .disabled
+            .values()
+            .filter(|n| is_refable(n))
+            .map(|n| (n.name.clone(), n.unique_id.clone()))
+            .collect();
+        let mut sources: HashMap<(String, String), Vec<String>> = HashMap::new();
+        for s in manifest.sources.values() {
+            sources
+                .entry((s.source_name.clone(), s.name.clone()))
+                .or_default()
+                .push(s.unique_id.clone());
+        }
+        Lookup {
+            by_name,
+            disabled,
+            sources,
+            root: manifest.root_package.clone(),
+        }
+    }
+
+    /// The node a ref from `from_package` points at (dbt's package search order:
+    /// the root project, then the referring package, then any package).
+    pub fn find_ref(
+        &self,
+        manifest: &Manifest,
+        from_package: &str,
+        call: &RefCall,
+    ) -> Option<String> {
+        let ids = self.by_name.get(&call.name)?;
+        let in_pkg = |pkg: &str| {
+            ids.iter().find(|id| {
+                manifest
+                    .nodes
+                    .get(*id)
+                    .is_some_and(|n| n.package_name == pkg && version_matches(n, call))
+            })
+        };
+        if let Some(p) = &call.package {
+            return in_pkg(p).cloned();
+        }
+        in_pkg(&self.root)
+            .or_else(|| in_pkg(from_package))
+            .or_else(|| {
+                ids.iter().find(|id| {
+                    manifest
+                        .nodes
+                        .get(*id)
+                        .is_some_and(|n| version_matches(n, call))
+                })
+            })
+            .cloned()
+    }
+
+    pub fn find_source(&self, manifest: &Manifest, source: &str, table: &str) -> Option<String> {
+        let ids = self.sources.get(&(source.to_string(), table.to_string()))?;
+        ids.iter()
+            .find(|id| {
+                manifest
+                    .sources
+                    .get(*id)
+                    .is_some_and(|s| s.package_name == self.root)
+            })
+            .or_else(|| ids.first())
+            .cloned()
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+}
+
+fn version_matches(n: &Node, call: &RefCall) -> bool {
+    match (&call.version, &n.version) {
+        (None, None) => true,
+        (None, Some(v)) => n.latest_version.as_ref().is_none_or(|l| l == v),
+        (Some(want), Some(have)) => plain(have) == *want,
+        (Some(_), None) => false,
+    }
+}
+
+fn plain(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn is_refable(n: &Node) -> bool {
+    matches!(
+        n.resource_type,
+        ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+    )
+}
+
+/// Where in a node's file a call like `ref('x')` is written.
+fn locate_call(node: &Node, func: &str, name: &str) -> Location {
+    let pattern = format!(
+        r#"{func}\s*\(\s*(?:['"][^'"]*['"]\s*,\s*)?['"]{}['"]"#,
+        regex::escape(name)
+    );
+    if let Ok(re) = regex::Regex::new(&pattern) {
+        if let Some(m) = re.find(&node.raw_code) {
+            let (line, col) = crate::error::line_col(&node.raw_code, m.start());
+            let line = line + node.raw_code_line - 1;
+            let text = std::iter::repeat_n("", node.raw_code_line - 1)
+                .chain(node.raw_code.lines())
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Location::in_text(&node.display_path, &text, line, col);
+        }
+    }
+    Location::file(&node.display_path)
+}
+
+/// Sets every node's depends_on from its refs and sources. Unknown refs are
+/// errors; tests of disabled nodes are disabled with them.
+pub fn link(manifest: &mut Manifest, jinja: &Jinja) -> Result<()> {
+    let lookup = Lookup::new(manifest);
+    let mut updates: Vec<(String, Vec<String>)> = Vec::new();
+    let mut to_disable: Vec<String> = Vec::new();
+    for node in manifest.nodes.values() {
+        let mut deps: Vec<String> = Vec::new();
+        let mut disabled_dep = false;
+        for call in &node.refs {
+            match lookup.find_ref(manifest, &node.package_name, call) {
+                Some(id) => push_unique(&mut deps, id),
+                None if lookup.disabled.contains_key(&call.name) => {
+                    if node.resource_type == ResourceType::Test {
+                        disabled_dep = true;
+                        continue;
+                    }
+                    return Err(Error::new(format!(
+                        "{} refers to '{}', which is disabled",
+                        node.unique_id, call.name
+                    ))
+                    .at(locate_call(node, "ref", &call.name))
+                    .note(format!(
+                        "enable {} or remove this ref",
+                        lookup.disabled[&call.name]
+                    )));
+                }
+                None => {
+                    let what = match &call.package {
+                        Some(p) => format!("'{}' in package '{p}'", call.name),
+                        None => format!("'{}'", call.name),
+                    };
+                    return Err(Error::new(format!(
+                        "{} refers to {what}, which is not a model, seed or snapshot in this project",
+                        node.unique_id
+                    ))
+                    .at(locate_call(node, "ref", &call.name))
+                    .suggest(&call.name, lookup.names()));
+                }
+            }
+        }
+        for (source, table) in &node.sources {
+            match lookup.find_source(manifest, source, table) {
+                Some(id) => push_unique(&mut deps, id),
+                None => {
+                    if node.resource_type == ResourceType::Test
+                        && manifest
+                            .disabled_sources
+                            .values()
+                            .any(|s| &s.source_name == source && &s.name == table)
+                    {
+                        disabled_dep = true;
+                        continue;
+                    }
+                    let known: Vec<String> = manifest
+                        .sources
+                        .values()
+                        .map(|s| format!("{}.{}", s.source_name, s.name))
+                        .collect();
+                    return Err(Error::new(format!(
+                        "{} uses source('{source}', '{table}'), which is not defined",
+                        node.unique_id
+                    ))
+                    .at(locate_call(node, "source", table))
+                    .suggest(
+                        &format!("{source}.{table}"),
+                        known.iter().map(String::as_str),
+                    )
+                    .note("declare it under `sources:` in a properties .yml file"));
+                }
+            }
+        }
+        if disabled_dep {
+            to_disable.push(node.unique_id.clone());
+        } else {
+            updates.push((node.unique_id.clone(), deps));
+        }
+    }
+    for (id, deps) in updates {
+        if let Some(n) = manifest.nodes.get_mut(&id) {
+            n.depends_on_nodes = deps;
+        }
+    }
+    for id in to_disable {
+        if let Some(n) = manifest.nodes.shift_remove(&id) {
+            manifest.disabled.insert(id, n);
+        }
+    }
+    let mut exposure_updates = Vec::new();
+    for e in manifest.exposures.values() {
+        let mut deps = Vec::new();
+        for call in &e.refs {
+            match lookup.find_ref(manifest, &e.package_name, call) {
+                Some(id) => push_unique(&mut deps, id),
+                None => return Err(Error::new(format!(
+                    "exposure '{}' depends on ref('{}'), which is not a model, seed or snapshot",
+                    e.name, call.name
+                ))
+                .at(Location::file(&e.original_file_path))
+                .suggest(&call.name, lookup.names())),
+            }
+        }
+        for (s, t) in &e.sources {
+            match lookup.find_source(manifest, s, t) {
+                Some(id) => push_unique(&mut deps, id),
+                None => {
+                    return Err(Error::new(format!(
+                        "exposure '{}' depends on source('{s}', '{t}'), which is not defined",
+                        e.name
+                    ))
+                    .at(Location::file(&e.original_file_path)))
+                }
+            }
+        }
+        exposure_updates.push((e.unique_id.clone(), deps));
+    }
+    for (id, deps) in exposure_updates {
+        if let Some(e) = manifest.exposures.get_mut(&id) {
+            e.depends_on_nodes = deps;
+        }
+    }
+    let _ = jinja;
+    Ok(())
+}
+
+fn push_unique(v: &mut Vec<String>, id: String) {
+    if !v.contains(&id) {
+        v.push(id);
+    }
+}
+
+/// Resolves refs and sources to relations while templates execute.
+pub struct ManifestResolver {
+    manifest: Arc<Manifest>,
+    lookup: Lookup,
+    graph: OnceLock<Value>,
+}
+
+impl ManifestResolver {
+    pub fn new(manifest: Arc<Manifest>) -> ManifestResolver {
+        let lookup = Lookup::new(&manifest);
+        ManifestResolver {
+            manifest,
+            lookup,
+            graph: OnceLock::new(),
+        }
+    }
+}
+
+impl Resolver for ManifestResolver {
+    fn resolve_ref(
+        &self,
+        from_package: &str,
+        call: &RefCall,
+    ) -> std::result::Result<Relation, String> {
+        match self.lookup.find_ref(&self.manifest, from_package, call) {
+            Some(id) => {
+                let n = &self.manifest.nodes[&id];
+                let kind = match n.materialized() {
+                    "view" => Some("view"),
+                    "ephemeral" => Some("cte"),
+                    _ => Some("table"),
+                };
+                Ok(n.relation().with_kind(kind))
+            }
+            None => {
+                let mut msg = format!(
+                    "ref('{}') does not name a model, seed or snapshot",
+                    call.name
+                );
+                if let Some(best) = crate::error::closest(&call.name, self.lookup.names()) {
+                    msg.push_str(&format!("; did you mean '{best}'?"));
+                }
+                Err(msg)
+            }
+        }
+    }
+
+    fn resolve_source(&self, source: &str, table: &str) -> std::result::Result<Relation, String> {
+        match self.lookup.find_source(&self.manifest, source, table) {
+            Some(id) => Ok(self.manifest.sources[&id].relation()),
+            None => Err(format!("source('{source}', '{table}') is not defined")),
+        }
+    }
+
+    fn graph(&self) -> Value {
+        self.graph
+            .get_or_init(|| {
+                crate::jinja::to_value(crate::manifest::json::graph_json(&self.manifest))
+            })
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ref_and_source_strings() {
+        match parse_dependency("ref('customers')") {
+            Some(Dependency::Ref(r)) => assert_eq!(r.name, "customers"),
+            _ => panic!("expected a ref"),
+        }
+        match parse_dependency("ref(\"pkg\", \"orders\", v=2)") {
+            Some(Dependency::Ref(r)) => {
+                assert_eq!(r.package.as_deref(), Some("pkg"));
+                assert_eq!(r.version.as_deref(), Some("2"));
+            }
+            _ => panic!("expected a ref"),
+        }
+        assert!(
+            matches!(parse_dependency("source('raw', 'events')"), Some(Dependency::Source(a, b)) if a == "raw" && b == "events")
+        );
+        assert!(parse_dependency("'plain string'").is_none());
+    }
+}
