@@ -1,6 +1,17 @@
 //! kiln: builds dbt projects. See DESIGN.md for how data flows:
 //! load (`project`) → parse (`jinja`, `manifest`) → graph → compile → execute → artifacts.
 
+/// A regex compiled once, on first use: `regex!(r"...")`.
+#[macro_export]
+macro_rules! regex {
+    ($re:literal) => {{
+        static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        RE.get_or_init(|| {
+            regex::Regex::new($re).unwrap_or_else(|e| unreachable!("bad built-in regex: {e}"))
+        })
+    }};
+}
+
 pub mod adapter;
 pub mod cli;
 pub mod commands;

@@ -95,3 +95,23 @@ pub fn error(msg: &str) {
 pub fn stdout_line(msg: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{msg}");
 }
+
+/// Marks the end of a phase; with KILN_TIMING set, prints how long it took.
+pub struct Timer(Option<std::time::Instant>);
+
+impl Timer {
+    pub fn start() -> Timer {
+        Timer(std::env::var_os("KILN_TIMING").map(|_| std::time::Instant::now()))
+    }
+
+    pub fn lap(&mut self, phase: &str) {
+        if let Some(t) = self.0 {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "[timing] {phase}: {:.1} ms",
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+            self.0 = Some(std::time::Instant::now());
+        }
+    }
+}

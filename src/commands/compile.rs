@@ -5,7 +5,7 @@ use crate::cli::CompileArgs;
 use crate::commands::Session;
 use crate::compile::{compile_all, write_compiled, Compiler};
 use crate::error::Result;
-use crate::manifest::ResourceType;
+use crate::manifest::{CompiledNodes, ResourceType};
 use crate::output;
 
 /// Node types that have SQL to compile.
@@ -24,35 +24,25 @@ pub fn run(args: &CompileArgs) -> Result<i32> {
         output::stdout_line(&compiled);
         return Ok(0);
     }
+    let mut timer = output::Timer::start();
     let ids = session.select(&args.selection, &COMPILABLE)?;
-    let results = compile_all(&compiler, &ids);
-    let mut ok = Vec::with_capacity(results.len());
-    let mut failures = Vec::new();
-    for (id, r) in results {
-        match r {
-            Ok(c) => ok.push((id, c)),
-            Err(e) => failures.push(e),
-        }
+    timer.lap("select");
+    let mut compiled = CompiledNodes::with_capacity(ids.len());
+    for (id, r) in compile_all(&compiler, &ids) {
+        compiled.insert(id, r?);
     }
-    if let Some(first) = failures.into_iter().next() {
-        return Err(first);
-    }
+    timer.lap("render");
     let target = session.project.target_dir();
-    write_compiled(&target, &session.manifest, &ok)?;
-    let mut manifest = (*session.manifest).clone();
-    for (id, c) in &ok {
-        if let Some(n) = manifest.nodes.get_mut(id) {
-            n.compiled_code = Some(c.sql.clone());
-            n.extra_ctes = c.extra_ctes.clone();
-        }
-    }
-    session.write_manifest(&manifest)?;
-    if ok.len() == 1 && !args.selection.select.is_empty() {
-        output::stdout_line(&ok[0].1.sql);
+    write_compiled(&target, &session.manifest, &compiled)?;
+    timer.lap("write compiled files");
+    session.write_manifest(Some(&compiled))?;
+    timer.lap("write manifest");
+    if let ([only], false) = (ids.as_slice(), args.selection.select.is_empty()) {
+        output::stdout_line(&compiled[only].sql);
     }
     output::info(&format!(
         "Compiled {} node(s) of {} in {:.2}s into {}",
-        ok.len(),
+        compiled.len(),
         session.counts(),
         session.started.elapsed().as_secs_f64(),
         target.join("compiled").display()

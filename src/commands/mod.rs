@@ -18,8 +18,8 @@ use crate::graph::selector::{self, Spec};
 use crate::graph::selectors_yml::{self, NamedSelector};
 use crate::graph::Dag;
 use crate::jinja::Jinja;
-use crate::manifest::json::{manifest_json, write_json_atomic, Invocation};
-use crate::manifest::{Manifest, ResourceType};
+use crate::manifest::json::{write_manifest, Invocation};
+use crate::manifest::{CompiledNodes, Manifest, ResourceType};
 use crate::output;
 use crate::project::Project;
 
@@ -59,12 +59,16 @@ impl Session {
     /// Loads and parses the project, printing warnings.
     pub fn load(args: &ProjectArgs) -> Result<Session> {
         let started = Instant::now();
+        let mut timer = output::Timer::start();
         let project = Project::load(args)?;
+        timer.lap("load project");
         let (manifest, jinja) = crate::manifest::parse::parse_project(&project)?;
         for w in &manifest.warnings {
             output::warn(w);
         }
+        timer.lap("parse");
         let dag = Dag::build(&manifest)?;
+        timer.lap("graph");
         let selectors = match crate::project::yaml::read_optional(
             &project.dir.join("selectors.yml"),
             Path::new("selectors.yml"),
@@ -156,8 +160,8 @@ impl Session {
         }
     }
 
-    /// Writes target/manifest.json for `manifest` (which may carry compiled code).
-    pub fn write_manifest(&self, manifest: &Manifest) -> Result<()> {
+    /// Writes target/manifest.json, with the compiled code of `compiled` nodes.
+    pub fn write_manifest(&self, compiled: Option<&CompiledNodes>) -> Result<()> {
         let selectors: serde_json::Map<String, serde_json::Value> = self
             .selectors
             .iter()
@@ -168,13 +172,14 @@ impl Session {
                 )
             })
             .collect();
-        let json = manifest_json(
-            manifest,
+        write_manifest(
+            &self.project.target_dir().join("manifest.json"),
+            &self.manifest,
+            compiled,
             &self.jinja,
             &self.invocation(),
             serde_json::Value::Object(selectors),
-        );
-        write_json_atomic(&self.project.target_dir().join("manifest.json"), &json)
+        )
     }
 
     /// "12 models, 5 seeds, ..." for summaries.

@@ -7,7 +7,9 @@ use crate::output;
 
 pub fn run(args: &ProjectArgs) -> Result<i32> {
     let session = Session::load(args)?;
-    session.write_manifest(&session.manifest)?;
+    let mut timer = output::Timer::start();
+    session.write_manifest(None)?;
+    timer.lap("write manifest");
     output::info(&format!(
         "Parsed {} in {:.2}s; wrote {}",
         session.counts(),

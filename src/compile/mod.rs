@@ -17,16 +17,7 @@ use crate::jinja::context::NodeScope;
 use crate::jinja::{builtins, dialect, errors, Ctx, Jinja, Resolver, Scope};
 use crate::manifest::json::node_json;
 use crate::manifest::resolve::ManifestResolver;
-use crate::manifest::{Manifest, Node};
-
-/// A node's compiled SQL.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    /// SQL with ephemeral CTEs injected: what runs.
-    pub sql: String,
-    /// The ephemeral models inlined, as (unique_id, cte sql).
-    pub extra_ctes: Vec<(String, String)>,
-}
+use crate::manifest::{Compiled, CompiledNodes, Manifest, Node};
 
 type EphemeralResult = std::result::Result<(String, Vec<(String, String, String)>), Error>;
 
@@ -51,7 +42,10 @@ impl Compiler {
 
     /// A render scope for `node` at execution time.
     pub fn scope_for(&self, node: &Node) -> Scope {
-        let model = node_json(node);
+        // `model` is built only if the template reads it.
+        let manifest = self.manifest.clone();
+        let id = node.unique_id.clone();
+        let model = move || manifest.nodes.get(&id).map(node_json).unwrap_or_default();
         Scope::new(self.jinja.clone(), true)
             .with_resolver(Some(self.resolver.clone()))
             .with_node(NodeScope::new(
@@ -59,13 +53,9 @@ impl Compiler {
                 node.name.clone(),
                 node.resource_type.as_str(),
                 node.package_name.clone(),
-                Some(node.relation().with_kind(match node.materialized() {
-                    "view" => Some("view"),
-                    "ephemeral" => Some("cte"),
-                    _ => Some("table"),
-                })),
+                Some(node.typed_relation()),
                 node.config.clone(),
-                Box::new(move || model.clone()),
+                Box::new(model),
             ))
     }
 
@@ -265,11 +255,7 @@ impl Compiler {
 }
 
 fn regex_call() -> &'static regex::Regex {
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$")
-            .unwrap_or_else(|e| unreachable!("{e}"))
-    })
+    crate::regex!(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$")
 }
 
 /// Where dbt writes a node's compiled SQL, relative to the target directory.
@@ -283,7 +269,7 @@ pub fn compiled_path(node: &Node) -> PathBuf {
     p
 }
 
-/// Compiles `ids` in parallel, returning each node's result in order.
+/// Compiles `ids` in parallel, returning each node's result.
 pub fn compile_all(compiler: &Compiler, ids: &[String]) -> Vec<(String, Result<Compiled>)> {
     ids.par_iter()
         .map(|id| {
@@ -296,20 +282,32 @@ pub fn compile_all(compiler: &Compiler, ids: &[String]) -> Vec<(String, Result<C
         .collect()
 }
 
-/// Writes compiled SQL under `target_dir` (in parallel).
+/// Writes compiled SQL under `target_dir`, in parallel. A file that already
+/// holds the same SQL is left alone (rewriting thousands of unchanged files
+/// costs more than reading them, and keeps their mtimes meaningful).
 pub fn write_compiled(
     target_dir: &Path,
     manifest: &Manifest,
-    results: &[(String, Compiled)],
+    compiled: &CompiledNodes,
 ) -> Result<()> {
-    results.par_iter().try_for_each(|(id, c)| {
-        let Some(node) = manifest.nodes.get(id) else {
+    let files: Vec<(PathBuf, &str)> = compiled
+        .iter()
+        .filter_map(|(id, c)| {
+            manifest
+                .nodes
+                .get(id)
+                .map(|n| (target_dir.join(compiled_path(n)), c.sql.as_str()))
+        })
+        .collect();
+    let dirs: std::collections::BTreeSet<&Path> =
+        files.iter().filter_map(|(p, _)| p.parent()).collect();
+    for dir in dirs {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    files.par_iter().try_for_each(|(path, sql)| {
+        if std::fs::read(path).is_ok_and(|old| old == sql.as_bytes()) {
             return Ok(());
-        };
-        let path = target_dir.join(compiled_path(node));
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
         }
-        std::fs::write(&path, &c.sql).map_err(|e| Error::io("write", &path, e))
+        std::fs::write(path, sql).map_err(|e| Error::io("write", path, e))
     })
 }

@@ -89,13 +89,34 @@ fn translate(pattern: &str, path_mode: bool) -> String {
     out
 }
 
-/// Does `path` (relative, `/`-separated) match a pathlib glob `pattern`?
-pub fn glob_match(pattern: &str, path: &str) -> bool {
-    let pattern = pattern.trim_end_matches('/').trim_start_matches("./");
-    if !has_wildcard(pattern) {
-        return pattern == path;
+/// A compiled pathlib glob, matched against relative `/`-separated paths.
+pub struct Glob {
+    re: Option<Regex>,
+    literal: String,
+}
+
+impl Glob {
+    pub fn new(pattern: &str) -> Glob {
+        let pattern = pattern.trim_end_matches('/').trim_start_matches("./");
+        Glob {
+            re: has_wildcard(pattern)
+                .then(|| Regex::new(&format!("^{}$", translate(pattern, true))).ok())
+                .flatten(),
+            literal: pattern.to_string(),
+        }
     }
-    Regex::new(&format!("^{}$", translate(pattern, true))).is_ok_and(|re| re.is_match(path))
+
+    pub fn matches(&self, path: &str) -> bool {
+        match &self.re {
+            Some(re) => re.is_match(path),
+            None => self.literal == path,
+        }
+    }
+}
+
+/// Does `path` match a pathlib glob `pattern`?
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    Glob::new(pattern).matches(path)
 }
 
 #[cfg(test)]

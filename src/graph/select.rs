@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use crate::cli::IndirectSelection;
 use crate::error::{Error, Result};
-use crate::graph::pattern::{fnmatch, glob_match, has_wildcard, Pattern};
+use crate::graph::pattern::{has_wildcard, Glob, Pattern};
 use crate::graph::selector::{Criteria, Method, Spec};
 use crate::graph::{Dag, NodeSet};
 use crate::manifest::{Manifest, Node, ResourceType};
@@ -53,6 +53,13 @@ impl Member<'_> {
             Member::Exposure(_) => "exposure",
         }
     }
+}
+
+/// A criterion's value compiled once for every way it may be matched.
+struct Prepared {
+    pattern: Pattern,
+    fqn: FqnSelector,
+    glob: Glob,
 }
 
 /// Selects nodes from the manifest.
@@ -208,7 +215,11 @@ impl<'a> Selector<'a> {
     fn search(&self, c: &Criteria) -> Result<NodeSet> {
         let v = c.value.as_str();
         let mut out = NodeSet::new();
-        let pat = Pattern::new(v);
+        let prepared = Prepared {
+            pattern: Pattern::new(v),
+            fqn: FqnSelector::new(v),
+            glob: Glob::new(v),
+        };
         match c.method {
             Method::Source | Method::Exposure => {
                 let parts: Vec<&str> = v.split('.').collect();
@@ -218,23 +229,26 @@ impl<'a> Selector<'a> {
                     (Method::Source, 3) => (parts[0], parts[1], parts[2]),
                     (Method::Exposure, 1) => ("*", parts[0], ""),
                     (Method::Exposure, 2) => (parts[0], parts[1], ""),
-                    _ => return Err(Error::new(format!(
+                    _ => {
+                        return Err(Error::new(format!(
                         "invalid selector '{}': write source:<source>[.<table>] or exposure:<name>",
                         c.raw
-                    ))),
+                    )))
+                    }
                 };
+                let (pkg, a, b) = (Pattern::new(pkg), Pattern::new(a), Pattern::new(b));
                 for i in 0..self.dag.len() {
                     match self.member(i) {
                         Some(Member::Source(s)) if c.method == Method::Source => {
-                            if fnmatch(&s.package_name, pkg)
-                                && fnmatch(&s.source_name, a)
-                                && fnmatch(&s.name, b)
+                            if pkg.matches(&s.package_name)
+                                && a.matches(&s.source_name)
+                                && b.matches(&s.name)
                             {
                                 out.insert(i);
                             }
                         }
                         Some(Member::Exposure(e)) if c.method == Method::Exposure => {
-                            if fnmatch(&e.package_name, pkg) && fnmatch(&e.name, a) {
+                            if pkg.matches(&e.package_name) && a.matches(&e.name) {
                                 out.insert(i);
                             }
                         }
@@ -245,7 +259,7 @@ impl<'a> Selector<'a> {
             _ => {
                 for i in 0..self.dag.len() {
                     let Some(m) = self.member(i) else { continue };
-                    if self.matches(c, &m, &pat)? {
+                    if self.matches(c, &m, &prepared)? {
                         out.insert(i);
                     }
                 }
@@ -254,14 +268,18 @@ impl<'a> Selector<'a> {
         Ok(out)
     }
 
-    fn matches(&self, c: &Criteria, m: &Member, pat: &Pattern) -> Result<bool> {
+    fn matches(&self, c: &Criteria, m: &Member, prepared: &Prepared) -> Result<bool> {
         let v = c.value.as_str();
+        let (pat, fqn, glob) = (&prepared.pattern, &prepared.fqn, &prepared.glob);
         Ok(match c.method {
-            Method::Fqn => !matches!(m, Member::Source(_)) && fqn_matches(m.fqn(), v),
+            Method::Fqn => !matches!(m, Member::Source(_)) && fqn.matches(m.fqn()),
             Method::Tag => m.tags().iter().any(|t| pat.matches(t)),
             Method::Package => {
-                let v = if v == "this" { self.manifest.root_package.as_str() } else { v };
-                fnmatch(m.package(), v)
+                if v == "this" {
+                    m.package() == self.manifest.root_package
+                } else {
+                    pat.matches(m.package())
+                }
             }
             Method::File => {
                 let p = std::path::Path::new(m.original_file_path());
@@ -275,11 +293,11 @@ impl<'a> Selector<'a> {
                     Member::Node(n) => n.patch_path.as_deref().and_then(|p| p.split_once("://")).map(|(_, p)| p.to_string()),
                     _ => None,
                 };
-                glob_match(v, ofp)
-                    || patch.is_some_and(|p| glob_match(v, &p))
+                glob.matches(ofp)
+                    || patch.is_some_and(|p| glob.matches(&p))
                     || std::path::Path::new(ofp).ancestors().skip(1).any(|a| {
                         let a = a.to_string_lossy();
-                        !a.is_empty() && glob_match(v, &a)
+                        !a.is_empty() && glob.matches(&a)
                     })
             }
             Method::ResourceType => {
@@ -290,12 +308,11 @@ impl<'a> Selector<'a> {
                 m.resource_type() == v
             }
             Method::Config => {
-                let config = match m {
-                    Member::Node(n) => &n.config,
-                    Member::Source(s) => &s.config,
+                let mut value = match m {
+                    Member::Node(n) => n.config.get(&c.args[0]),
+                    Member::Source(s) => s.config.get(&c.args[0]),
                     Member::Exposure(_) => return Ok(false),
                 };
-                let mut value = config.get(&c.args[0]);
                 for a in &c.args[1..] {
                     value = value.and_then(|x| x.get(a));
                 }
@@ -375,35 +392,68 @@ fn config_eq(have: &Json, want: &str, args: &[String]) -> bool {
 }
 
 /// dbt's fqn matching: the node's name, a dotted prefix of its fqn (with or
-/// without the package), or a wildcard pattern.
-pub fn fqn_matches(fqn: &[String], selector: &str) -> bool {
-    is_selected(fqn, selector) || (fqn.len() > 1 && is_selected(&fqn[1..], selector))
+/// without the package), or a wildcard pattern. Built once per selector.
+pub struct FqnSelector {
+    selector: String,
+    parts: Vec<String>,
+    /// The first part with a wildcard, and the pattern from there on.
+    wildcard: Option<(usize, Pattern)>,
+    /// A dotless wildcard also matches the node's name alone.
+    leaf: Option<Pattern>,
 }
 
-fn is_selected(fqn: &[String], selector: &str) -> bool {
-    if fqn.last().map(String::as_str) == Some(selector) {
-        return true;
-    }
-    let flat: Vec<&str> = fqn.iter().flat_map(|s| s.split('.')).collect();
-    let parts: Vec<&str> = selector.split('.').collect();
-    if flat.len() < parts.len() {
-        return false;
-    }
-    for (i, part) in parts.iter().enumerate() {
-        if has_wildcard(part) {
-            if fnmatch(&flat[i..].join("."), &parts[i..].join(".")) {
-                return true;
-            }
-            if !selector.contains('.') {
-                return fqn.last().is_some_and(|leaf| fnmatch(leaf, selector));
-            }
-            return false;
-        }
-        if flat[i] != *part {
-            return false;
+impl FqnSelector {
+    pub fn new(selector: &str) -> FqnSelector {
+        let parts: Vec<String> = selector.split('.').map(str::to_string).collect();
+        let wildcard = parts
+            .iter()
+            .position(|p| has_wildcard(p))
+            .map(|i| (i, Pattern::new(&parts[i..].join("."))));
+        let leaf = (wildcard.is_some() && !selector.contains('.')).then(|| Pattern::new(selector));
+        FqnSelector {
+            selector: selector.to_string(),
+            parts,
+            wildcard,
+            leaf,
         }
     }
-    true
+
+    pub fn matches(&self, fqn: &[String]) -> bool {
+        self.matches_from(fqn) || (fqn.len() > 1 && self.matches_from(&fqn[1..]))
+    }
+
+    fn matches_from(&self, fqn: &[String]) -> bool {
+        if fqn.last() == Some(&self.selector) {
+            return true;
+        }
+        let flat: Vec<&str> = fqn.iter().flat_map(|s| s.split('.')).collect();
+        if flat.len() < self.parts.len() {
+            return false;
+        }
+        let fixed = self
+            .wildcard
+            .as_ref()
+            .map(|(i, _)| *i)
+            .unwrap_or(self.parts.len());
+        if (0..fixed).any(|i| flat[i] != self.parts[i]) {
+            return false;
+        }
+        match &self.wildcard {
+            None => true,
+            Some((i, pat)) => {
+                pat.matches(&flat[*i..].join("."))
+                    || self
+                        .leaf
+                        .as_ref()
+                        .is_some_and(|leaf| fqn.last().is_some_and(|l| leaf.matches(l)))
+            }
+        }
+    }
+}
+
+/// One-off fqn match (tests and callers without a prepared selector).
+pub fn fqn_matches(fqn: &[String], selector: &str) -> bool {
+    FqnSelector::new(selector).matches(fqn)
 }
 
 #[cfg(test)]

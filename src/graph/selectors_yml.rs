@@ -168,17 +168,18 @@ pub fn parse_definition(def: &Json, known: &HashMap<String, Spec>, root: bool) -
             };
             let flag = |k: &str| rest.get(k).and_then(Json::as_bool).unwrap_or(false);
             let depth = |k: &str| rest.get(k).and_then(Json::as_u64).map(|d| d as usize);
-            let indirect =
-                match rest.get("indirect_selection").and_then(Json::as_str) {
-                    Some("eager") => Some(IndirectSelection::Eager),
-                    Some("cautious") => Some(IndirectSelection::Cautious),
-                    Some("buildable") => Some(IndirectSelection::Buildable),
-                    Some("empty") => Some(IndirectSelection::Empty),
-                    Some(other) => return Err(Error::new(format!(
+            let indirect = match rest.get("indirect_selection").and_then(Json::as_str) {
+                Some("eager") => Some(IndirectSelection::Eager),
+                Some("cautious") => Some(IndirectSelection::Cautious),
+                Some("buildable") => Some(IndirectSelection::Buildable),
+                Some("empty") => Some(IndirectSelection::Empty),
+                Some(other) => {
+                    return Err(Error::new(format!(
                         "indirect_selection '{other}' must be eager, cautious, buildable or empty"
-                    ))),
-                    None => None,
-                };
+                    )))
+                }
+                None => None,
+            };
             let criteria = Spec::Criteria(Criteria {
                 raw: format!("{method}:{value}"),
                 method: m,

@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use crate::jinja::macros::{INTERNAL_PACKAGES, RETURN_KEY};
 use crate::jinja::relation::Relation;
 use crate::jinja::{builtins, errors, modules, Jinja};
-use crate::project::config::{self, Config};
+use crate::project::config::{self, Config, NodeConfig};
 
 /// Key under which a render's root context can be found from inside functions.
 pub const CTX_KEY: &str = "__kiln_ctx";
@@ -60,7 +60,7 @@ pub struct NodeScope {
     pub package: String,
     pub this: Option<Relation>,
     /// The node's config (project → YAML → in-file so far); `config.get` reads it.
-    pub config: Mutex<Config>,
+    pub config: Mutex<NodeConfig>,
     /// Builds the `model` variable on first use.
     pub model: Box<dyn Fn() -> Json + Send + Sync>,
     model_value: OnceLock<Value>,
@@ -73,7 +73,7 @@ impl NodeScope {
         resource_type: &str,
         package: String,
         this: Option<Relation>,
-        config: Config,
+        config: NodeConfig,
         model: Box<dyn Fn() -> Json + Send + Sync>,
     ) -> NodeScope {
         NodeScope {
@@ -694,7 +694,7 @@ impl Object for ConfigObj {
         }
         config::merge(&mut scope.record().config, &set);
         if let Some(node) = &scope.node {
-            config::merge(&mut lock(&node.config), &set);
+            lock(&node.config).merge(&set);
         }
         Ok(Value::from(""))
     }
@@ -745,7 +745,7 @@ impl Object for ConfigObj {
                 let k = key()?;
                 if let (Some(node), Some(v)) = (&scope.node, pos.get(1)) {
                     let json: Json = serde_json::to_value(v).unwrap_or(Json::Null);
-                    config::merge_key(&mut lock(&node.config), &k, json);
+                    lock(&node.config).merge_key(&k, json);
                 }
                 Ok(Value::from(""))
             }

@@ -45,6 +45,15 @@ pub struct MacroDef {
     pub template: String,
     /// Names called inside the macro body (for depends_on.macros).
     pub calls: Vec<String>,
+    /// Variable names the body reads (sorted).
+    pub vars: Vec<String>,
+}
+
+impl MacroDef {
+    /// Does the body read variable `name` (e.g. one of its arguments)?
+    pub fn reads(&self, name: &str) -> bool {
+        self.vars.binary_search_by(|v| v.as_str().cmp(name)).is_ok()
+    }
 }
 
 /// A macro file to register: its package, paths and contents.
@@ -128,8 +137,10 @@ impl MacroRegistry {
                         1,
                     ))
                 })?;
-            let mut calls = Vec::new();
-            collect_calls_stmts(&m.body, &mut calls);
+            let mut uses = Uses::default();
+            collect_uses_stmts(&m.body, &mut uses);
+            uses.vars.sort();
+            uses.vars.dedup();
             let arguments = m
                 .args
                 .iter()
@@ -152,7 +163,8 @@ impl MacroRegistry {
                 macro_sql: orig_text.to_string(),
                 arguments,
                 template,
-                calls,
+                calls: uses.calls,
+                vars: uses.vars,
             })?;
         }
         Ok(())
@@ -252,46 +264,53 @@ impl MacroRegistry {
     }
 }
 
-/// Names of functions called in a macro body: `foo(...)`, `pkg.foo(...)` as `pkg.foo`.
-fn collect_calls_stmts(stmts: &[ast::Stmt], out: &mut Vec<String>) {
+/// What a macro body uses: the functions it calls (`foo`, `pkg.foo`) and the
+/// variables it reads.
+#[derive(Default)]
+struct Uses {
+    calls: Vec<String>,
+    vars: Vec<String>,
+}
+
+fn collect_uses_stmts(stmts: &[ast::Stmt], out: &mut Uses) {
     for s in stmts {
-        collect_calls_stmt(s, out);
+        collect_uses_stmt(s, out);
     }
 }
 
-fn collect_calls_stmt(stmt: &ast::Stmt, out: &mut Vec<String>) {
+fn collect_uses_stmt(stmt: &ast::Stmt, out: &mut Uses) {
     use ast::Stmt::*;
     match stmt {
-        Template(t) => collect_calls_stmts(&t.children, out),
-        EmitExpr(e) => collect_calls_expr(&e.expr, out),
+        Template(t) => collect_uses_stmts(&t.children, out),
+        EmitExpr(e) => collect_uses_expr(&e.expr, out),
         ForLoop(f) => {
-            collect_calls_expr(&f.iter, out);
+            collect_uses_expr(&f.iter, out);
             if let Some(c) = &f.filter_expr {
-                collect_calls_expr(c, out);
+                collect_uses_expr(c, out);
             }
-            collect_calls_stmts(&f.body, out);
-            collect_calls_stmts(&f.else_body, out);
+            collect_uses_stmts(&f.body, out);
+            collect_uses_stmts(&f.else_body, out);
         }
         IfCond(i) => {
-            collect_calls_expr(&i.expr, out);
-            collect_calls_stmts(&i.true_body, out);
-            collect_calls_stmts(&i.false_body, out);
+            collect_uses_expr(&i.expr, out);
+            collect_uses_stmts(&i.true_body, out);
+            collect_uses_stmts(&i.false_body, out);
         }
         WithBlock(w) => {
             for (_, e) in &w.assignments {
-                collect_calls_expr(e, out);
+                collect_uses_expr(e, out);
             }
-            collect_calls_stmts(&w.body, out);
+            collect_uses_stmts(&w.body, out);
         }
-        Set(s) => collect_calls_expr(&s.expr, out),
-        SetBlock(s) => collect_calls_stmts(&s.body, out),
-        AutoEscape(a) => collect_calls_stmts(&a.body, out),
-        FilterBlock(f) => collect_calls_stmts(&f.body, out),
-        Block(b) => collect_calls_stmts(&b.body, out),
-        Macro(m) => collect_calls_stmts(&m.body, out),
+        Set(s) => collect_uses_expr(&s.expr, out),
+        SetBlock(s) => collect_uses_stmts(&s.body, out),
+        AutoEscape(a) => collect_uses_stmts(&a.body, out),
+        FilterBlock(f) => collect_uses_stmts(&f.body, out),
+        Block(b) => collect_uses_stmts(&b.body, out),
+        Macro(m) => collect_uses_stmts(&m.body, out),
         CallBlock(c) => {
             collect_call(&c.call, out);
-            collect_calls_stmts(&c.macro_decl.body, out);
+            collect_uses_stmts(&c.macro_decl.body, out);
         }
         Do(d) => collect_call(&d.call, out),
         _ => {}
@@ -299,75 +318,76 @@ fn collect_calls_stmt(stmt: &ast::Stmt, out: &mut Vec<String>) {
 }
 
 /// Records the callee of a call (`foo` or `pkg.foo`) and walks its arguments.
-fn collect_call(c: &ast::Call, out: &mut Vec<String>) {
+fn collect_call(c: &ast::Call, out: &mut Uses) {
     match &c.expr {
-        ast::Expr::Var(v) => out.push(v.id.to_string()),
+        ast::Expr::Var(v) => out.calls.push(v.id.to_string()),
         ast::Expr::GetAttr(g) => match &g.expr {
-            ast::Expr::Var(v) => out.push(format!("{}.{}", v.id, g.name)),
-            other => collect_calls_expr(other, out),
+            ast::Expr::Var(v) => out.calls.push(format!("{}.{}", v.id, g.name)),
+            other => collect_uses_expr(other, out),
         },
-        other => collect_calls_expr(other, out),
+        other => collect_uses_expr(other, out),
     }
     for a in &c.args {
-        collect_calls_arg(a, out);
+        collect_uses_arg(a, out);
     }
 }
 
-fn collect_calls_arg(a: &ast::CallArg, out: &mut Vec<String>) {
+fn collect_uses_arg(a: &ast::CallArg, out: &mut Uses) {
     match a {
         ast::CallArg::Pos(e) | ast::CallArg::PosSplat(e) | ast::CallArg::KwargSplat(e) => {
-            collect_calls_expr(e, out)
+            collect_uses_expr(e, out)
         }
-        ast::CallArg::Kwarg(_, e) => collect_calls_expr(e, out),
+        ast::CallArg::Kwarg(_, e) => collect_uses_expr(e, out),
     }
 }
 
-fn collect_calls_expr(e: &ast::Expr, out: &mut Vec<String>) {
+fn collect_uses_expr(e: &ast::Expr, out: &mut Uses) {
     use ast::Expr::*;
     match e {
         Call(c) => collect_call(c, out),
         Slice(s) => {
-            collect_calls_expr(&s.expr, out);
+            collect_uses_expr(&s.expr, out);
         }
-        UnaryOp(u) => collect_calls_expr(&u.expr, out),
+        UnaryOp(u) => collect_uses_expr(&u.expr, out),
         BinOp(b) => {
-            collect_calls_expr(&b.left, out);
-            collect_calls_expr(&b.right, out);
+            collect_uses_expr(&b.left, out);
+            collect_uses_expr(&b.right, out);
         }
         Compare(c) => {
-            collect_calls_expr(&c.expr, out);
+            collect_uses_expr(&c.expr, out);
             for op in &c.ops {
-                collect_calls_expr(&op.expr, out);
+                collect_uses_expr(&op.expr, out);
             }
         }
         IfExpr(i) => {
-            collect_calls_expr(&i.test_expr, out);
-            collect_calls_expr(&i.true_expr, out);
+            collect_uses_expr(&i.test_expr, out);
+            collect_uses_expr(&i.true_expr, out);
             if let Some(f) = &i.false_expr {
-                collect_calls_expr(f, out);
+                collect_uses_expr(f, out);
             }
         }
         Filter(f) => {
             if let Some(x) = &f.expr {
-                collect_calls_expr(x, out);
+                collect_uses_expr(x, out);
             }
             for a in &f.args {
-                collect_calls_arg(a, out);
+                collect_uses_arg(a, out);
             }
         }
-        Test(t) => collect_calls_expr(&t.expr, out),
-        GetAttr(g) => collect_calls_expr(&g.expr, out),
+        Test(t) => collect_uses_expr(&t.expr, out),
+        GetAttr(g) => collect_uses_expr(&g.expr, out),
         GetItem(g) => {
-            collect_calls_expr(&g.expr, out);
-            collect_calls_expr(&g.subscript_expr, out);
+            collect_uses_expr(&g.expr, out);
+            collect_uses_expr(&g.subscript_expr, out);
         }
-        List(l) => l.items.iter().for_each(|x| collect_calls_expr(x, out)),
-        Tuple(t) => t.items.iter().for_each(|x| collect_calls_expr(x, out)),
+        List(l) => l.items.iter().for_each(|x| collect_uses_expr(x, out)),
+        Tuple(t) => t.items.iter().for_each(|x| collect_uses_expr(x, out)),
         Map(m) => {
-            m.keys.iter().for_each(|x| collect_calls_expr(x, out));
-            m.values.iter().for_each(|x| collect_calls_expr(x, out));
+            m.keys.iter().for_each(|x| collect_uses_expr(x, out));
+            m.values.iter().for_each(|x| collect_uses_expr(x, out));
         }
-        Var(_) | Const(_) => {}
+        Var(v) => out.vars.push(v.id.to_string()),
+        Const(_) => {}
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Jinja {
     pub run_started_at: chrono::DateTime<chrono::Utc>,
     /// The `flags` variable (FULL_REFRESH, WHICH, ...).
     pub flags: Value,
+    /// Results of naming macros that do not depend on the node (see naming.rs).
+    pub naming_memo: std::sync::Mutex<HashMap<(usize, Option<String>), String>>,
 }
 
 /// What a Jinja runtime is built from.
@@ -102,6 +104,7 @@ impl Jinja {
             invocation_id: uuid::Uuid::new_v4().to_string(),
             run_started_at: chrono::Utc::now(),
             flags: crate::jinja::to_value(&config.flags),
+            naming_memo: Default::default(),
         })
     }
 

@@ -14,6 +14,12 @@ pub struct YamlRenderer {
     env: Environment<'static>,
 }
 
+impl std::fmt::Debug for YamlRenderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("YamlRenderer")
+    }
+}
+
 /// Filters that ask for a typed (native) result instead of text.
 const NATIVE_FILTERS: [&str; 3] = ["as_number", "as_bool", "as_native"];
 

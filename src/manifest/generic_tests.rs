@@ -13,7 +13,7 @@ use crate::jinja::{Jinja, RefCall};
 use crate::manifest::parse::YamlFile;
 use crate::manifest::resolve::{self, Dependency};
 use crate::manifest::{Node, ResourceType, TestMetadata};
-use crate::project::config::{self, Config};
+use crate::project::config::{self, Config, NodeConfig};
 use crate::project::properties::ColumnProperties;
 use crate::project::Project;
 
@@ -311,16 +311,12 @@ fn build(
             .note("generic tests are `{% test name(model, ...) %}` blocks in macro-paths or tests/generic/"));
     };
 
-    let mut cfg = config::defaults("test");
+    let mut cfg = NodeConfig::new("test");
     if let Some(own) = project.package(&package).filter(|p| !p.is_root) {
-        config::merge(&mut cfg, &config::from_tree(&own.trees.data_tests, &fqn));
+        cfg.merge(&config::from_tree(&own.trees.data_tests, &fqn));
     }
-    config::merge(
-        &mut cfg,
-        &config::from_tree(&project.root().trees.data_tests, &fqn),
-    );
-    let rendered_config = render_config_values(project, &test_config, target)?;
-    config::merge(&mut cfg, &rendered_config);
+    cfg.merge(&config::from_tree(&project.root().trees.data_tests, &fqn));
+    cfg.merge(&render_config_values(project, &test_config, target)?);
     if let Some(sev) = cfg
         .get("severity")
         .and_then(Json::as_str)
@@ -332,7 +328,7 @@ fn build(
                 format!("severity '{sev}' of test '{fqn_name}' must be `error` or `warn`"),
             ));
         }
-        cfg.insert("severity".into(), Json::from(sev));
+        cfg.insert("severity", Json::from(sev));
     }
     let mut tags: Vec<String> = column_tags.to_vec();
     if let Some(Json::Array(a)) = cfg.get("tags") {
@@ -407,8 +403,6 @@ fn build(
         }),
         vars_used: Default::default(),
         env_vars_used: Default::default(),
-        compiled_code: None,
-        extra_ctes: Vec::new(),
         access: "protected".into(),
         group: None,
         constraints: Vec::new(),
@@ -442,10 +436,7 @@ fn build(
 
 /// Config values may use env_var/var/target (rendered now, as dbt does).
 fn render_config_values(project: &Project, cfg: &Config, target: &Target) -> Result<Config> {
-    let renderer = crate::jinja::yaml_render::YamlRenderer::new(
-        project.cli_vars.clone(),
-        Some(project.target.to_jinja_json()),
-    );
+    let renderer = &project.renderer;
     let mut out = Config::new();
     for (k, v) in cfg {
         let rendered = renderer.render_value(v, &target.file.display_path, &target.file.text)?;
@@ -499,7 +490,7 @@ pub fn synthesize_names(
             other => flat.push(python_str(other)),
         }
     }
-    let re = regex::Regex::new("[^0-9a-zA-Z_]+").unwrap_or_else(|e| unreachable!("{e}"));
+    let re = crate::regex!("[^0-9a-zA-Z_]+");
     let clean: Vec<String> = flat
         .iter()
         .map(|a| re.replace_all(a, "_").to_string())

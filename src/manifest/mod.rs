@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 
 use crate::jinja::RefCall;
-use crate::project::config::Config;
+use crate::project::config::{Config, NodeConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceType {
@@ -106,7 +106,7 @@ pub struct Node {
     /// Line in the file where `raw_code` starts (snapshot blocks start inside a file).
     pub raw_code_line: usize,
     pub checksum: String,
-    pub config: Config,
+    pub config: NodeConfig,
     /// In-file `config()` calls as written.
     pub config_call: Config,
     pub tags: Vec<String>,
@@ -124,9 +124,6 @@ pub struct Node {
     pub test: Option<TestMetadata>,
     pub vars_used: BTreeMap<String, Json>,
     pub env_vars_used: BTreeMap<String, String>,
-    pub compiled_code: Option<String>,
-    /// Ephemeral models inlined into `compiled_code`, as (unique_id, sql).
-    pub extra_ctes: Vec<(String, String)>,
     pub access: String,
     pub group: Option<String>,
     pub constraints: Vec<Json>,
@@ -169,6 +166,16 @@ impl Node {
         Some(self.relation().rendered())
     }
 
+    /// The relation with its type (view, table, cte) as its materialization makes it.
+    pub fn typed_relation(&self) -> crate::jinja::relation::Relation {
+        let kind = match self.materialized() {
+            "view" => "view",
+            "ephemeral" => "cte",
+            _ => "table",
+        };
+        self.relation().with_kind(Some(kind))
+    }
+
     pub fn relation(&self) -> crate::jinja::relation::Relation {
         if self.is_ephemeral() {
             return crate::jinja::relation::Relation::cte(&self.name);
@@ -176,6 +183,18 @@ impl Node {
         crate::jinja::relation::Relation::new(&self.database, &self.schema, &self.alias)
     }
 }
+
+/// A node's compiled SQL.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// SQL with ephemeral CTEs injected: what runs.
+    pub sql: String,
+    /// The ephemeral models inlined, as (unique_id, cte sql).
+    pub extra_ctes: Vec<(String, String)>,
+}
+
+/// Compiled SQL by unique id, for the nodes an invocation compiled.
+pub type CompiledNodes = std::collections::HashMap<String, Compiled>;
 
 /// A source table (`sources:` in properties YAML).
 #[derive(Debug, Clone)]

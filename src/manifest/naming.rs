@@ -56,14 +56,45 @@ pub fn assign(
         if crate::jinja::macros::INTERNAL_PACKAGES.contains(&macros.defs[idx].package.as_str()) {
             return Ok(None);
         }
+        // A macro that never looks at its `node` argument gives the same
+        // answer for every node with the same custom value: compute it once.
+        let def = &macros.defs[idx];
+        let pure = def.arguments.get(1).is_none_or(|arg| !def.reads(arg));
+        let key = (idx, custom.clone());
+        if pure {
+            if let Some(v) = jinja
+                .naming_memo
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+            {
+                return Ok(Some(v.clone()));
+            }
+        }
         let scope = Arc::new(Scope::new(jinja.clone(), false));
         let ctx = Ctx {
             scope,
             package: Arc::from(package.as_str()),
         };
         let arg = custom.map(Value::from).unwrap_or(Value::from(()));
-        let v = ctx.call_macro(idx, &[arg, node_value(node)])?;
-        Ok(Some(v.to_string().trim().to_string()))
+        let node_arg = if pure {
+            Value::from(())
+        } else {
+            node_value(node)
+        };
+        let v = ctx
+            .call_macro(idx, &[arg, node_arg])?
+            .to_string()
+            .trim()
+            .to_string();
+        if pure {
+            jinja
+                .naming_memo
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, v.clone());
+        }
+        Ok(Some(v))
     };
     node.database = match call("generate_database_name", custom_db.clone(), node)? {
         Some(db) => db,

@@ -19,7 +19,7 @@ use crate::manifest::{generic_tests, naming, resolve};
 use crate::manifest::{
     Column, DocBlock, Exposure, MacroPatch, Manifest, Node, ResourceType, SourceDef,
 };
-use crate::project::config::{self, Config};
+use crate::project::config::{self, Config, NodeConfig};
 use crate::project::properties::{self, ColumnProperties, NodeProperties, PropertiesFile};
 use crate::project::{FileKind, Package, Project, SourceFile};
 
@@ -39,6 +39,53 @@ impl YamlFile {
     }
 }
 
+/// One properties file, read and checked.
+struct ParsedProperties {
+    file: Arc<YamlFile>,
+    nodes: Vec<(&'static str, NodeProperties)>,
+    sources: Vec<Json>,
+    exposures: Vec<Json>,
+    macros: Vec<properties::MacroProperties>,
+}
+
+impl ParsedProperties {
+    fn read(project: &Project, pkg: &Package, file: &SourceFile) -> Result<ParsedProperties> {
+        let display = pkg_display(project, pkg, file);
+        let parsed = PropertiesFile::parse(&display, &file.contents)?;
+        let mut nodes = Vec::new();
+        for (kind, list) in [
+            ("model", &parsed.models),
+            ("seed", &parsed.seeds),
+            ("snapshot", &parsed.snapshots),
+            ("analysis", &parsed.analyses),
+        ] {
+            for entry in list {
+                nodes.push((
+                    kind,
+                    properties::entry(&display, &file.contents, kind, entry)?,
+                ));
+            }
+        }
+        let macros = parsed
+            .macros
+            .iter()
+            .map(|e| properties::entry(&display, &file.contents, "macro", e))
+            .collect::<Result<_>>()?;
+        Ok(ParsedProperties {
+            file: Arc::new(YamlFile {
+                package: pkg.name.clone(),
+                original_file_path: file.path.clone(),
+                display_path: display,
+                text: Arc::from(file.contents.as_str()),
+            }),
+            nodes,
+            sources: parsed.sources,
+            exposures: parsed.exposures,
+            macros,
+        })
+    }
+}
+
 /// Properties of one model/seed/snapshot/analysis and where they were written.
 struct Patch {
     props: NodeProperties,
@@ -50,6 +97,7 @@ struct Patch {
 pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     let root = project.root_name().to_string();
     let mut warnings = project.warnings.clone();
+    let mut timer = crate::output::Timer::start();
 
     let jinja = build_jinja(project)?;
     let mut manifest = Manifest {
@@ -69,74 +117,67 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         })
         .collect();
     let jinja = Arc::new(jinja);
+    timer.lap("macros and docs");
 
     // Properties YAML, by package.
     let mut patches: HashMap<(String, &'static str, String), Patch> = HashMap::new();
     let mut source_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
     let mut exposure_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
-    for pkg in &project.packages {
-        for file in pkg.files.iter().filter(|f| f.kind == FileKind::Properties) {
-            let display = pkg_display(project, pkg, file);
-            let parsed = PropertiesFile::parse(&display, &file.contents)?;
-            let yf = Arc::new(YamlFile {
-                package: pkg.name.clone(),
-                original_file_path: file.path.clone(),
-                display_path: display.clone(),
-                text: Arc::from(file.contents.as_str()),
-            });
-            for (kind, list) in [
-                ("model", &parsed.models),
-                ("seed", &parsed.seeds),
-                ("snapshot", &parsed.snapshots),
-                ("analysis", &parsed.analyses),
-            ] {
-                for entry in list {
-                    let props: NodeProperties =
-                        properties::entry(&display, &file.contents, kind, entry)?;
-                    let key = (pkg.name.clone(), kind, props.name.clone());
-                    if let Some(prev) = patches.get(&key) {
-                        return Err(Error::new(format!(
-                            "{kind} '{}' has properties in two places",
-                            props.name
-                        ))
-                        .at(yf.locate(&props.name))
-                        .note(format!(
-                            "also described in {}",
-                            prev.file.display_path.display()
-                        ))
-                        .note("keep one entry per resource"));
-                    }
-                    patches.insert(
-                        key,
-                        Patch {
-                            props,
-                            file: yf.clone(),
-                        },
-                    );
-                }
+    // Each file is read on its own (in parallel); merging comes after, in file order.
+    let files: Vec<(&Package, &SourceFile)> = project
+        .packages
+        .iter()
+        .flat_map(|pkg| {
+            pkg.files
+                .iter()
+                .filter(|f| f.kind == FileKind::Properties)
+                .map(move |f| (pkg, f))
+        })
+        .collect();
+    let parsed_files: Vec<Result<ParsedProperties>> = files
+        .par_iter()
+        .map(|(pkg, file)| ParsedProperties::read(project, pkg, file))
+        .collect();
+    for parsed in parsed_files {
+        let parsed = parsed?;
+        let yf = parsed.file;
+        for (kind, props) in parsed.nodes {
+            let key = (yf.package.clone(), kind, props.name.clone());
+            if let Some(prev) = patches.get(&key) {
+                return Err(Error::new(format!(
+                    "{kind} '{}' has properties in two places",
+                    props.name
+                ))
+                .at(yf.locate(&props.name))
+                .note(format!(
+                    "also described in {}",
+                    prev.file.display_path.display()
+                ))
+                .note("keep one entry per resource"));
             }
-            for entry in &parsed.sources {
-                source_entries.push((entry.clone(), yf.clone()));
-            }
-            for entry in &parsed.exposures {
-                exposure_entries.push((entry.clone(), yf.clone()));
-            }
-            for entry in &parsed.macros {
-                let mp: properties::MacroProperties =
-                    properties::entry(&display, &file.contents, "macro", entry)?;
-                manifest.macro_patches.insert(
-                    format!("macro.{}.{}", pkg.name, mp.name),
-                    MacroPatch {
-                        description: mp.description.unwrap_or_default(),
-                        arguments: mp.arguments,
-                        meta: mp.meta,
-                        patch_path: Some(format!("{}://{}", pkg.name, file.path)),
-                    },
-                );
-            }
+            patches.insert(
+                key,
+                Patch {
+                    props,
+                    file: yf.clone(),
+                },
+            );
+        }
+        source_entries.extend(parsed.sources.into_iter().map(|e| (e, yf.clone())));
+        exposure_entries.extend(parsed.exposures.into_iter().map(|e| (e, yf.clone())));
+        for mp in parsed.macros {
+            manifest.macro_patches.insert(
+                format!("macro.{}.{}", yf.package, mp.name),
+                MacroPatch {
+                    description: mp.description.unwrap_or_default(),
+                    arguments: mp.arguments,
+                    meta: mp.meta,
+                    patch_path: Some(format!("{}://{}", yf.package, yf.original_file_path)),
+                },
+            );
         }
     }
-
+    timer.lap("properties");
     // SQL and CSV nodes.
     let mut pending: Vec<Node> = Vec::new();
     for pkg in &project.packages {
@@ -169,20 +210,18 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         }
     }
 
-    // Configs from dbt_project.yml and properties YAML, before rendering.
-    for node in pending.iter_mut() {
-        let kind = node.resource_type.as_str();
-        let patch = patches.get(&(node.package_name.clone(), kind, node.name.clone()));
-        node.config = base_config(project, node, patch.map(|p| &p.props));
-        if let Some(p) = patch {
-            apply_patch(node, &p.props, &p.file, &jinja)?;
-        }
-    }
-
-    // Render every SQL node once, in parallel.
+    timer.lap("read nodes");
+    // Configs (dbt_project.yml, then properties YAML), then one render of
+    // every SQL node, in parallel.
     let rendered: Vec<Result<Node>> = pending
         .into_par_iter()
         .map(|mut node| {
+            let kind = node.resource_type.as_str();
+            let patch = patches.get(&(node.package_name.clone(), kind, node.name.clone()));
+            node.config = base_config(project, &node, patch.map(|p| &p.props));
+            if let Some(p) = patch {
+                apply_patch(&mut node, &p.props, &p.file, &jinja)?;
+            }
             if node.resource_type != ResourceType::Seed {
                 render_for_parse(&jinja, &mut node)?;
             }
@@ -218,6 +257,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         return Err(first);
     }
 
+    timer.lap("render");
     // Sources and exposures.
     for (entry, yf) in &source_entries {
         for s in sources_from_entry(project, entry, yf)? {
@@ -252,29 +292,33 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
             )
         })
         .collect();
+    let mut attached_patches = Vec::new();
     for ((pkg, kind, name), patch) in sorted_patches(&patches) {
-        let attached = node_index.get(&(pkg.clone(), kind, name.clone())).copied();
-        if attached.is_none() {
-            warnings.push(format!(
+        match node_index.get(&(pkg.clone(), kind, name.clone())).copied() {
+            Some(node) => attached_patches.push((kind, name, patch, node)),
+            None => warnings.push(format!(
                 "{}: properties for {kind} '{name}', which has no file (did you rename or delete it?)",
                 patch.file.display_path.display()
-            ));
-            continue;
+            )),
         }
-        let target = generic_tests::Target::node(
-            kind,
-            &name,
-            attached.map(|n| n.unique_id.clone()),
-            &patch.file,
-        );
-        tests.extend(generic_tests::from_properties(
-            project,
-            &jinja,
-            &target,
-            &patch.props.columns,
-            patch.props.all_tests(),
-            quote_columns(attached),
-        )?);
+    }
+    let per_node: Vec<Result<Vec<Node>>> = attached_patches
+        .par_iter()
+        .map(|(kind, name, patch, node)| {
+            let target =
+                generic_tests::Target::node(kind, name, Some(node.unique_id.clone()), &patch.file);
+            generic_tests::from_properties(
+                project,
+                &jinja,
+                &target,
+                &patch.props.columns,
+                patch.props.all_tests(),
+                quote_columns(Some(node)),
+            )
+        })
+        .collect();
+    for r in per_node {
+        tests.extend(r?);
     }
     for (entry, yf) in &source_entries {
         let sp: properties::SourceProperties =
@@ -296,6 +340,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         }
     }
     nodes.extend(tests);
+    timer.lap("generic tests");
 
     // Enabled / disabled, duplicates.
     for node in nodes {
@@ -316,6 +361,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     }
 
     resolve::link(&mut manifest, &jinja)?;
+    timer.lap("link");
     manifest.warnings = warnings;
     Ok((manifest, jinja))
 }
@@ -493,7 +539,7 @@ fn new_node(
         raw_code,
         raw_code_line: line,
         checksum,
-        config: Config::new(),
+        config: NodeConfig::new(rt.as_str()),
         config_call: Config::new(),
         tags: Vec::new(),
         description: String::new(),
@@ -510,8 +556,6 @@ fn new_node(
         test: None,
         vars_used: BTreeMap::new(),
         env_vars_used: BTreeMap::new(),
-        compiled_code: None,
-        extra_ctes: Vec::new(),
         access: "protected".into(),
         group: None,
         constraints: Vec::new(),
@@ -559,45 +603,42 @@ fn snapshot_nodes(project: &Project, pkg: &Package, file: &SourceFile) -> Result
 }
 
 /// Defaults → the package's own dbt_project.yml → the root's → properties YAML.
-fn base_config(project: &Project, node: &Node, props: Option<&NodeProperties>) -> Config {
+fn base_config(project: &Project, node: &Node, props: Option<&NodeProperties>) -> NodeConfig {
     let rt = node.resource_type.as_str();
-    let mut c = config::defaults(rt);
+    let mut c = NodeConfig::new(rt);
     let own = project.package(&node.package_name);
     if let Some(pkg) = own.filter(|p| !p.is_root) {
-        config::merge(
-            &mut c,
-            &config::from_tree(pkg.trees.for_type(rt), &node.fqn),
-        );
+        c.merge(&config::from_tree(pkg.trees.for_type(rt), &node.fqn));
     }
-    config::merge(
-        &mut c,
-        &config::from_tree(project.root().trees.for_type(rt), &node.fqn),
-    );
+    c.merge(&config::from_tree(
+        project.root().trees.for_type(rt),
+        &node.fqn,
+    ));
     if let Some(p) = props {
-        config::merge(&mut c, &p.config);
+        c.merge(&p.config);
         // Top-level meta / tags / docs in properties are configs too.
         if !p.meta.is_empty() {
-            config::merge_key(&mut c, "meta", Json::Object(p.meta.clone()));
+            c.merge_key("meta", Json::Object(p.meta.clone()));
         }
         let tags = p.tags.to_vec();
         if !tags.is_empty() {
-            config::merge_key(&mut c, "tags", Json::from(tags));
+            c.merge_key("tags", Json::from(tags));
         }
         if let Some(d) = &p.docs {
-            config::merge_key(&mut c, "docs", d.clone());
+            c.merge_key("docs", d.clone());
         }
         if let Some(a) = &p.access {
-            c.insert("access".into(), Json::from(a.clone()));
+            c.insert("access", Json::from(a.clone()));
         }
         if let Some(g) = &p.group {
-            c.insert("group".into(), Json::from(g.clone()));
+            c.insert("group", Json::from(g.clone()));
         }
     }
     if node.resource_type == ResourceType::Snapshot {
         // Legacy snapshot configs name the schema and database directly.
         for (legacy, key) in [("target_schema", "schema"), ("target_database", "database")] {
             if let Some(v) = c.get(legacy).cloned().filter(|v| !v.is_null()) {
-                c.insert(key.into(), v);
+                c.insert(key, v);
             }
         }
     }
@@ -754,7 +795,7 @@ fn render_for_parse(jinja: &Arc<Jinja>, node: &mut Node) -> Result<()> {
     node.refs = rec.refs;
     node.sources = rec.sources;
     node.config_call = rec.config.clone();
-    config::merge(&mut node.config, &rec.config);
+    node.config.merge(&rec.config);
     node.depends_on_macros = rec.macros.into_iter().collect();
     node.vars_used = rec.vars;
     node.env_vars_used = rec.env_vars;
@@ -810,10 +851,7 @@ fn sources_from_entry(
 ) -> Result<Vec<SourceDef>> {
     let sp: properties::SourceProperties =
         properties::entry(&yf.display_path, &yf.text, "source", entry)?;
-    let renderer = crate::jinja::yaml_render::YamlRenderer::new(
-        project.cli_vars.clone(),
-        Some(project.target.to_jinja_json()),
-    );
+    let renderer = &project.renderer;
     let render = |s: &Option<String>| -> Result<Option<String>> {
         match s {
             Some(v) => Ok(renderer
@@ -939,15 +977,17 @@ fn exposure_from_entry(entry: &Json, yf: &Arc<YamlFile>) -> Result<Exposure> {
         match resolve::parse_dependency(dep) {
             Some(resolve::Dependency::Ref(r)) => refs.push(r),
             Some(resolve::Dependency::Source(s, t)) => sources.push((s, t)),
-            None => return Err(Error::new(format!(
+            None => {
+                return Err(Error::new(format!(
                 "exposure '{}' depends on `{dep}`, which is not ref('...') or source('...', '...')",
                 ep.name
             ))
-            .at(crate::project::yaml::locate_text(
-                &yf.display_path,
-                &yf.text,
-                dep,
-            ))),
+                .at(crate::project::yaml::locate_text(
+                    &yf.display_path,
+                    &yf.text,
+                    dep,
+                )))
+            }
         }
     }
     let mut fqn = vec![yf.package.clone()];

@@ -18,12 +18,11 @@ pub enum Dependency {
 
 /// Reads `ref('x')`, `ref('pkg', 'x')`, `ref('x', v=2)` or `source('a', 'b')`.
 pub fn parse_dependency(text: &str) -> Option<Dependency> {
-    let re = regex::Regex::new(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#).ok()?;
+    let re = crate::regex!(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#);
     let caps = re.captures(text)?;
     let func = caps.get(1)?.as_str();
     let arg_re =
-        regex::Regex::new(r#"^\s*(?:(\w+)\s*=\s*)?(?:'([^']*)'|"([^"]*)"|(\d+(?:\.\d+)?))\s*$"#)
-            .ok()?;
+        crate::regex!(r#"^\s*(?:(\w+)\s*=\s*)?(?:'([^']*)'|"([^"]*)"|(\d+(?:\.\d+)?))\s*$"#);
     let mut positional = Vec::new();
     let mut version = None;
     for part in caps.get(2)?.as_str().split(',') {
@@ -284,12 +283,14 @@ pub fn link(manifest: &mut Manifest, jinja: &Jinja) -> Result<()> {
         for call in &e.refs {
             match lookup.find_ref(manifest, &e.package_name, call) {
                 Some(id) => push_unique(&mut deps, id),
-                None => return Err(Error::new(format!(
+                None => {
+                    return Err(Error::new(format!(
                     "exposure '{}' depends on ref('{}'), which is not a model, seed or snapshot",
                     e.name, call.name
                 ))
-                .at(Location::file(&e.original_file_path))
-                .suggest(&call.name, lookup.names())),
+                    .at(Location::file(&e.original_file_path))
+                    .suggest(&call.name, lookup.names()))
+                }
             }
         }
         for (s, t) in &e.sources {
@@ -346,15 +347,7 @@ impl Resolver for ManifestResolver {
         call: &RefCall,
     ) -> std::result::Result<Relation, String> {
         match self.lookup.find_ref(&self.manifest, from_package, call) {
-            Some(id) => {
-                let n = &self.manifest.nodes[&id];
-                let kind = match n.materialized() {
-                    "view" => Some("view"),
-                    "ephemeral" => Some("cte"),
-                    _ => Some("table"),
-                };
-                Ok(n.relation().with_kind(kind))
-            }
+            Some(id) => Ok(self.manifest.nodes[&id].typed_relation()),
             None => {
                 let mut msg = format!(
                     "ref('{}') does not name a model, seed or snapshot",

@@ -233,6 +233,10 @@ pub fn unknown_keys(
 
 /// dbt's default config for a resource type, before any project settings.
 pub fn defaults(resource_type: &str) -> Config {
+    default_ref(resource_type).clone()
+}
+
+fn build_defaults(resource_type: &str) -> Config {
     let mut c = Config::new();
     fn put(c: &mut Config, k: &str, v: Json) {
         c.insert(k.to_string(), v);
@@ -373,4 +377,113 @@ mod tests {
             )]
         );
     }
+}
+
+/// A node's config, stored as the keys it sets on top of the shared defaults
+/// for its resource type. A project's nodes mostly carry dbt's ~35 default
+/// keys unchanged; keeping one copy of those is most of a large manifest's memory.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    resource_type: &'static str,
+    set: Config,
+}
+
+impl NodeConfig {
+    pub fn new(resource_type: &str) -> NodeConfig {
+        let resource_type = match resource_type {
+            "model" => "model",
+            "seed" => "seed",
+            "snapshot" => "snapshot",
+            "test" => "test",
+            "analysis" => "analysis",
+            _ => "model",
+        };
+        NodeConfig {
+            resource_type,
+            set: Config::new(),
+        }
+    }
+
+    fn defaults(&self) -> &'static Config {
+        default_ref(self.resource_type)
+    }
+
+    /// The value of a key: set on the node, or dbt's default.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.set.get(key).or_else(|| self.defaults().get(key))
+    }
+
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Json::as_str)
+    }
+
+    /// Applies `overlay` with dbt's merge rules.
+    pub fn merge(&mut self, overlay: &Config) {
+        for (k, v) in overlay {
+            self.merge_key(k, v.clone());
+        }
+    }
+
+    /// Sets one key with dbt's merge rules.
+    pub fn merge_key(&mut self, key: &str, value: Json) {
+        let key = normalize_key(key);
+        if !self.set.contains_key(&key) {
+            if let Some(d) = self.defaults().get(&key) {
+                self.set.insert(key.clone(), d.clone());
+            }
+        }
+        merge_key(&mut self.set, &key, value);
+    }
+
+    /// Replaces a key's value.
+    pub fn insert(&mut self, key: &str, value: Json) {
+        self.set.insert(key.to_string(), value);
+    }
+
+    /// A key's value for in-place changes (copied from the default first).
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+        if !self.set.contains_key(key) {
+            let d = self.defaults().get(key)?.clone();
+            self.set.insert(key.to_string(), d);
+        }
+        self.set.get_mut(key)
+    }
+
+    /// Every key in dbt's order: the defaults, then keys only this node sets.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Json)> {
+        let defaults = self.defaults();
+        defaults
+            .iter()
+            .map(|(k, v)| (k, self.set.get(k).unwrap_or(v)))
+            .chain(self.set.iter().filter(|(k, _)| !defaults.contains_key(*k)))
+    }
+
+    /// The whole config as a map.
+    pub fn to_map(&self) -> Config {
+        self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+impl serde::Serialize for NodeConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+/// The shared default config of a resource type.
+fn default_ref(resource_type: &str) -> &'static Config {
+    static CACHE: std::sync::OnceLock<std::collections::HashMap<&'static str, Config>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| {
+        [
+            "model", "seed", "snapshot", "test", "analysis", "source", "exposure",
+        ]
+        .into_iter()
+        .map(|t| (t, build_defaults(t)))
+        .collect()
+    });
+    cache
+        .get(resource_type)
+        .or_else(|| cache.get("model"))
+        .unwrap_or_else(|| unreachable!("defaults are built for every type"))
 }

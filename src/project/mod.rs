@@ -35,6 +35,8 @@ pub struct Project {
     pub cli_vars: Json,
     /// Problems worth a warning that do not stop the invocation.
     pub warnings: Vec<String>,
+    /// Renders Jinja in YAML values (env_var, var, target).
+    pub renderer: YamlRenderer,
 }
 
 /// A dbt project on disk: the root project or one installed under dbt_packages/.
@@ -158,6 +160,7 @@ impl Project {
             target,
             cli_vars,
             warnings,
+            renderer,
         })
     }
 
