@@ -37,8 +37,23 @@ pub fn run(args: &CompileArgs) -> Result<i32> {
     timer.lap("write compiled files");
     session.write_manifest(Some(&compiled))?;
     timer.lap("write manifest");
-    if let ([only], false) = (ids.as_slice(), args.selection.select.is_empty()) {
-        output::stdout_line(&compiled[only].sql);
+    // As dbt: with one model (or analysis, snapshot) selected, show its SQL.
+    let shown: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            session
+                .manifest
+                .nodes
+                .get(*id)
+                .is_some_and(|n| n.resource_type != ResourceType::Test)
+        })
+        .collect();
+    if let ([only], false) = (shown.as_slice(), args.selection.select.is_empty()) {
+        output::info(&format!(
+            "Compiled node '{}' is:",
+            session.manifest.nodes[*only].name
+        ));
+        output::stdout_line(&compiled[*only].sql);
     }
     output::info(&format!(
         "Compiled {} node(s) of {} in {:.2}s into {}",

@@ -170,11 +170,10 @@ impl<'a> Selector<'a> {
                 .iter()
                 .filter_map(|p| self.dag.position(p))
                 .collect();
-            if mode == IndirectSelection::Eager || parents.iter().all(|p| selected.contains(p)) {
-                direct.insert(i);
-            } else if mode == IndirectSelection::Buildable
-                && parents.iter().all(|p| buildable_base.contains(p))
-            {
+            let all_parents_selected = parents.iter().all(|p| selected.contains(p));
+            let buildable = mode == IndirectSelection::Buildable
+                && parents.iter().all(|p| buildable_base.contains(p));
+            if mode == IndirectSelection::Eager || all_parents_selected || buildable {
                 direct.insert(i);
             } else {
                 indirect.insert(i);
@@ -239,18 +238,20 @@ impl<'a> Selector<'a> {
                 let (pkg, a, b) = (Pattern::new(pkg), Pattern::new(a), Pattern::new(b));
                 for i in 0..self.dag.len() {
                     match self.member(i) {
-                        Some(Member::Source(s)) if c.method == Method::Source => {
-                            if pkg.matches(&s.package_name)
+                        Some(Member::Source(s))
+                            if c.method == Method::Source
+                                && pkg.matches(&s.package_name)
                                 && a.matches(&s.source_name)
-                                && b.matches(&s.name)
-                            {
-                                out.insert(i);
-                            }
+                                && b.matches(&s.name) =>
+                        {
+                            out.insert(i);
                         }
-                        Some(Member::Exposure(e)) if c.method == Method::Exposure => {
-                            if pkg.matches(&e.package_name) && a.matches(&e.name) {
-                                out.insert(i);
-                            }
+                        Some(Member::Exposure(e))
+                            if c.method == Method::Exposure
+                                && pkg.matches(&e.package_name)
+                                && a.matches(&e.name) =>
+                        {
+                            out.insert(i);
                         }
                         _ => {}
                     }
@@ -387,7 +388,7 @@ fn config_eq(have: &Json, want: &str, args: &[String]) -> bool {
         Json::Bool(b) => want.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
         Json::Number(n) => n.to_string() == want,
         Json::Null => false,
-        other => other.to_string() == want,
+        other => *other == want,
     }
 }
 

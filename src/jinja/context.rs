@@ -5,7 +5,7 @@
 //! is running (for macro resolution) and points at the [`Scope`] of the node
 //! being rendered, which records what the template asked for.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use minijinja::value::{Enumerator, Kwargs, Object, Value, ValueKind};
@@ -35,8 +35,8 @@ pub struct Recorded {
     pub sources: Vec<(String, String)>,
     /// In-file `config()` calls, merged in call order.
     pub config: Config,
-    /// Unique ids of the macros called.
-    pub macros: BTreeSet<String>,
+    /// Unique ids of the macros the template itself called, in call order.
+    pub macros: Vec<String>,
     /// Vars read, with the value each had.
     pub vars: BTreeMap<String, Json>,
     /// Env vars read, with the value each had.
@@ -151,7 +151,12 @@ pub struct Ctx {
     pub scope: Arc<Scope>,
     /// The package whose code is running: the node's, or a macro's.
     pub package: Arc<str>,
+    /// How many macro calls deep this render is (0: the node's own template).
+    pub depth: u32,
 }
+
+/// Nested macro calls beyond this are reported instead of exhausting the stack.
+const MAX_MACRO_DEPTH: u32 = 200;
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -164,6 +169,7 @@ impl Ctx {
         Value::from_object(Ctx {
             scope,
             package: Arc::from(package),
+            depth: 0,
         })
     }
 
@@ -195,9 +201,24 @@ impl Ctx {
     pub fn call_macro(&self, idx: usize, args: &[Value]) -> Result<Value, Error> {
         let jinja = self.jinja();
         let def = &jinja.macros.defs[idx];
-        self.scope.record().macros.insert(def.unique_id.clone());
+        if self.depth == 0 {
+            let mut rec = self.scope.record();
+            if !rec.macros.contains(&def.unique_id) {
+                rec.macros.push(def.unique_id.clone());
+            }
+        }
+        if self.depth >= MAX_MACRO_DEPTH {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("macros call each other more than {MAX_MACRO_DEPTH} levels deep (endless recursion?)"),
+            ));
+        }
         let tmpl = jinja.env.get_template(&def.template)?;
-        let child = Ctx::root(self.scope.clone(), &def.package);
+        let child = Value::from_object(Ctx {
+            scope: self.scope.clone(),
+            package: Arc::from(def.package.as_str()),
+            depth: self.depth + 1,
+        });
         let mut captured = tmpl.render_captured(child)?;
         captured.with_state_mut(|st| {
             let Some(m) = st.lookup(&def.name) else {

@@ -89,10 +89,10 @@ pub fn rewrite(source: &str) -> String {
                 brackets.push(true);
             }
             Token::ParenOpen => brackets.push(false),
-            Token::BracketClose | Token::BraceClose | Token::ParenClose => {
-                if brackets.pop() == Some(true) {
-                    edits.push((end, end, ")".into()));
-                }
+            Token::BracketClose | Token::BraceClose | Token::ParenClose
+                if brackets.pop() == Some(true) =>
+            {
+                edits.push((end, end, ")".into()));
             }
             _ => {}
         }

@@ -77,7 +77,19 @@ pub fn to_error(
         }
         cur = e.source();
     }
-    let message = describe(err);
+    let mut message = describe(err);
+    // "foo is unknown" from minijinja: say it is a missing macro, and suggest one.
+    if let Some(name) = message
+        .strip_suffix(" is unknown")
+        .filter(|n| !n.contains(' '))
+    {
+        let name = name.to_string();
+        let root = jinja.root_package.clone();
+        message = format!("'{name}' is not a macro or function known to this project");
+        if let Some(best) = crate::error::closest(&name, jinja.macros.visible_names(&root)) {
+            message.push_str(&format!("; did you mean '{best}'?"));
+        }
+    }
     let locate = |f: &Frame| -> (PathBuf, Location) {
         if f.template == top_name {
             let col = f
@@ -121,18 +133,29 @@ pub fn to_error(
             )
         }
     };
-    let mut error = Error::new(format!("{what}: {message}"));
+    // The macro a frame's template belongs to, if it is a macro.
+    let macro_of = |f: &Frame| f.template.rsplit_once("::").map(|(_, m)| m.to_string());
+    let mut error = match frames.last().and_then(macro_of) {
+        Some(m) => Error::new(format!("{what}: {message} (in macro '{m}')")),
+        None => Error::new(format!("{what}: {message}")),
+    };
     // Frames run from the outermost call to the innermost failure.
-    if let Some(inner) = frames.last() {
-        error = error.at(locate(inner).1);
-    } else {
-        error = error.at(Location::file(top_display));
-    }
-    if frames.len() > 1 {
-        for f in frames[..frames.len() - 1].iter().rev() {
-            let (_, loc) = locate(f);
-            error = error.note(format!("called from {}:{}", loc.file.display(), loc.line));
-        }
+    error = match frames.last() {
+        Some(inner) => error.at(locate(inner).1),
+        None => error.at(Location::file(top_display)),
+    };
+    for pair in frames.windows(2).rev() {
+        let (caller, callee) = (&pair[0], &pair[1]);
+        let (_, loc) = locate(caller);
+        let callee_name = macro_of(callee).unwrap_or_else(|| "a macro".into());
+        let within = macro_of(caller)
+            .map(|m| format!(" (in macro '{m}')"))
+            .unwrap_or_default();
+        error = error.note(format!(
+            "'{callee_name}' was called from {}:{}{within}",
+            loc.file.display(),
+            loc.line
+        ));
     }
     error
 }

@@ -382,9 +382,16 @@ fn build(
         refs,
         sources,
         depends_on_nodes: Vec::new(),
+        // dbt renders every generic test but unique/not_null at parse time,
+        // which records get_where_subquery as a dependency too.
         depends_on_macros: {
             let mut m = vec![jinja.macros.defs[macro_idx].unique_id.clone()];
-            if let Some(i) = jinja.macros.resolve(&package, "get_where_subquery") {
+            let shortcut = namespace.is_none() && (short == "unique" || short == "not_null");
+            if let Some(i) = jinja
+                .macros
+                .resolve(&package, "get_where_subquery")
+                .filter(|_| !shortcut)
+            {
                 m.push(jinja.macros.defs[i].unique_id.clone());
             }
             m

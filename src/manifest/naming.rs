@@ -75,6 +75,7 @@ pub fn assign(
         let ctx = Ctx {
             scope,
             package: Arc::from(package.as_str()),
+            depth: 0,
         };
         let arg = custom.map(Value::from).unwrap_or(Value::from(()));
         let node_arg = if pure {

@@ -830,14 +830,23 @@ pub fn finish_config(node: &mut Node) {
         .get("group")
         .and_then(Json::as_str)
         .map(str::to_string);
+    // Hooks as dbt writes them: {sql, transaction, index}.
     for hook in ["pre-hook", "post-hook"] {
+        let has_hooks = node
+            .config
+            .get(hook)
+            .and_then(Json::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if !has_hooks {
+            continue;
+        }
         if let Some(Json::Array(items)) = node.config.get_mut(hook) {
-            for (i, item) in items.iter_mut().enumerate() {
+            for item in items.iter_mut() {
                 if let Json::String(sql) = item {
-                    *item = serde_json::json!({"sql": sql, "transaction": true, "index": i});
+                    *item = serde_json::json!({"sql": sql, "transaction": true, "index": null});
                 } else if let Json::Object(o) = item {
-                    o.insert("index".into(), Json::from(i));
                     o.entry("transaction").or_insert(Json::Bool(true));
+                    o.entry("index").or_insert(Json::Null);
                 }
             }
         }

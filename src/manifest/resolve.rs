@@ -364,7 +364,22 @@ impl Resolver for ManifestResolver {
     fn resolve_source(&self, source: &str, table: &str) -> std::result::Result<Relation, String> {
         match self.lookup.find_source(&self.manifest, source, table) {
             Some(id) => Ok(self.manifest.sources[&id].relation()),
-            None => Err(format!("source('{source}', '{table}') is not defined")),
+            None => {
+                let known: Vec<String> = self
+                    .manifest
+                    .sources
+                    .values()
+                    .map(|s| format!("{}.{}", s.source_name, s.name))
+                    .collect();
+                let mut msg = format!("source('{source}', '{table}') is not defined");
+                if let Some(best) = crate::error::closest(
+                    &format!("{source}.{table}"),
+                    known.iter().map(String::as_str),
+                ) {
+                    msg.push_str(&format!("; did you mean '{best}'?"));
+                }
+                Err(msg)
+            }
         }
     }
 

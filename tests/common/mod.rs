@@ -1,0 +1,120 @@
+//! Helpers shared by the integration tests: run the real kiln binary on
+//! fixture projects copied into temporary directories.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of a project in a temporary directory (removed when dropped).
+pub struct Project {
+    _tmp: TempDir,
+    pub dir: PathBuf,
+}
+
+impl Project {
+    /// A copy of example_project/.
+    pub fn example() -> Project {
+        Project::copy_of(&repo().join("example_project"))
+    }
+
+    /// A copy of tests/fixtures/<name>/.
+    pub fn fixture(name: &str) -> Project {
+        Project::copy_of(&repo().join("tests/fixtures").join(name))
+    }
+
+    pub fn copy_of(src: &Path) -> Project {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("project");
+        copy_dir(src, &dir);
+        let _ = std::fs::remove_dir_all(dir.join("target"));
+        Project { _tmp: tmp, dir }
+    }
+
+    /// A project made of the given files, plus a default dbt_project.yml and
+    /// DuckDB profiles.yml unless they are among them.
+    pub fn with_files(files: &[(&str, &str)]) -> Project {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("project");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let p = Project { _tmp: tmp, dir };
+        if !files.iter().any(|(f, _)| *f == "dbt_project.yml") {
+            p.write(
+                "dbt_project.yml",
+                "name: proj\nversion: '1.0'\nconfig-version: 2\nprofile: proj\n",
+            );
+        }
+        if !files.iter().any(|(f, _)| *f == "profiles.yml") {
+            p.write("profiles.yml", "proj:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: ':memory:'\n      schema: main\n");
+        }
+        for (f, text) in files {
+            p.write(f, text);
+        }
+        p
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.dir.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.dir.join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+    }
+
+    /// `kiln <args>` run in the project directory.
+    pub fn kiln(&self, args: &[&str]) -> Command {
+        let mut cmd = kiln();
+        cmd.current_dir(&self.dir)
+            .args(args)
+            .env_remove("DBT_PROFILES_DIR")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Runs kiln and returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.kiln(args).output().expect("kiln runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
+    /// target/manifest.json, parsed.
+    pub fn manifest(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read("target/manifest.json")).expect("manifest is JSON")
+    }
+
+    /// Compiles an inline query and returns what kiln printed.
+    pub fn inline(&self, sql: &str) -> String {
+        let (code, out, err) = self.run(&["compile", "--inline", sql]);
+        assert_eq!(code, 0, "inline compile failed: {err}");
+        out.trim_end_matches('\n').to_string()
+    }
+}
+
+pub fn kiln() -> Command {
+    Command::cargo_bin("kiln").expect("kiln binary")
+}
+
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    for entry in std::fs::read_dir(src).expect("read dir") {
+        let entry = entry.expect("entry");
+        let to = dst.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select customer_id
+from "shop"."main_marts"."customers"
+where customer_id is null
+
+

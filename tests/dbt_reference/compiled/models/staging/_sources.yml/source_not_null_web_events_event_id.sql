@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select event_id
+from "shop"."raw"."web_events"
+where event_id is null
+
+

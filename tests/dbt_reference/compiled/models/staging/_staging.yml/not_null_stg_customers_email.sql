@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select email
+from "shop"."main"."stg_customers"
+where email is null
+
+

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Regenerates the dbt reference outputs the tests compare kiln with, by running
+# dbt-core 1.11 + dbt-duckdb on example_project. Needs Python 3 and network
+# access to PyPI; the outputs are committed, so tests never need dbt.
+#
+# usage: tests/dbt_reference/refresh.sh [path/to/venv]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+venv=${1:-/tmp/kiln-dbt-venv}
+if [ ! -x "$venv/bin/dbt" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "dbt-core>=1.11,<1.12" "dbt-duckdb>=1.11,<1.12"
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r "$repo/example_project" "$work/p"
+cd "$work/p"
+rm -rf target
+export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=False
+"$venv/bin/dbt" --version | grep -m1 installed | sed "s/.*installed: */dbt-core /" > "$here/dbt_version.txt"
+"$venv/bin/dbt" parse --profiles-dir . -q > /dev/null
+
+# The parts of each parsed manifest node that kiln must reproduce exactly.
+python3 - "$here/nodes.json" <<'PY'
+import json, sys
+m = json.load(open("target/manifest.json"))
+keep = ["unique_id", "resource_type", "name", "fqn", "path", "original_file_path", "database",
+        "schema", "alias", "checksum", "relation_name", "tags", "refs", "sources"]
+out = {}
+for uid, n in sorted(m["nodes"].items()):
+    if n["resource_type"] == "operation":
+        continue
+    d = {k: n.get(k) for k in keep}
+    d["depends_on_nodes"] = n["depends_on"].get("nodes", [])
+    d["depends_on_macros"] = n["depends_on"].get("macros", [])
+    d["materialized"] = n["config"].get("materialized")
+    if "test_metadata" in n:
+        d["test_metadata"] = n["test_metadata"]
+        d["column_name"] = n.get("column_name")
+        d["attached_node"] = n.get("attached_node")
+    out[uid] = d
+out["__sources__"] = {uid: {k: s.get(k) for k in ["unique_id", "fqn", "database", "schema", "identifier", "relation_name"]}
+                      for uid, s in m["sources"].items()}
+out["__parent_map__"] = {k: v for k, v in m["parent_map"].items() if not k.startswith("operation.")}
+json.dump(out, open(sys.argv[1], "w"), indent=1, sort_keys=True)
+PY
+
+# Compiled SQL of every node (hooks are compiled by dbt into dbt_project.yml/).
+"$venv/bin/dbt" compile --profiles-dir . -q > /dev/null
+rm -rf "$here/compiled"
+cp -r target/compiled/shop "$here/compiled"
+rm -rf "$here/compiled/dbt_project.yml"
+
+# What `dbt ls --output name --resource-type all` selects for each case.
+: > "$here/selector_expected.txt"
+while IFS= read -r case; do
+  [ -z "$case" ] && continue
+  if [[ "$case" == -* ]]; then args=($case); else args=(-s "$case"); fi
+  names=$("$venv/bin/dbt" ls --profiles-dir . -q --output name --resource-type all "${args[@]}" | sort | tr '\n' ' ')
+  printf '%s\t%s\n' "$case" "$names" >> "$here/selector_expected.txt"
+done < "$here/selector_cases.txt"
+echo "refreshed $here"
