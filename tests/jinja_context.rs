@@ -236,3 +236,37 @@ fn test_and_materialization_blocks_define_macros() {
     assert!(m["macros"]["macro.proj.materialization_noop_default"].is_object());
     assert!(m["macros"]["macro.proj.test_is_even"].is_object());
 }
+
+/// dbt refuses DBT_ENV_SECRET_ variables outside profiles.yml, so a secret
+/// can never end up in compiled SQL or logs.
+#[test]
+fn secret_env_vars_stay_out_of_models() {
+    let p = project();
+    p.write(
+        "models/leak.sql",
+        "select '{{ env_var('DBT_ENV_SECRET_TOKEN') }}' as t\n",
+    );
+    let out = p
+        .kiln(&["parse"])
+        .env("DBT_ENV_SECRET_TOKEN", "hunter2")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("secret env var 'DBT_ENV_SECRET_TOKEN'"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "the secret is never printed");
+}
+
+/// `graph` lists the project's nodes at execution time (empty while parsing, as in dbt).
+#[test]
+fn graph_lists_nodes_when_executing() {
+    let p = project();
+    assert_eq!(
+        p.inline("{% for n in graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') %}{{ n.name }} {% endfor %}"),
+        "orders stg_events "
+    );
+    assert_eq!(p.inline("{{ flags.FULL_REFRESH }}"), "False");
+}

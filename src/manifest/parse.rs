@@ -429,7 +429,7 @@ fn build_jinja(project: &Project) -> Result<Jinja> {
         target: project.target.to_jinja_json(),
         dispatch,
         macro_files,
-        flags: serde_json::json!({}),
+        flags: project.flags.clone(),
     })
 }
 

@@ -37,6 +37,8 @@ pub struct Project {
     pub warnings: Vec<String>,
     /// Renders Jinja in YAML values (env_var, var, target).
     pub renderer: YamlRenderer,
+    /// The `flags` templates see (FULL_REFRESH, WHICH, ...); commands set them.
+    pub flags: Json,
 }
 
 /// A dbt project on disk: the root project or one installed under dbt_packages/.
@@ -161,6 +163,13 @@ impl Project {
             cli_vars,
             warnings,
             renderer,
+            flags: serde_json::json!({
+                "FULL_REFRESH": false,
+                "STORE_FAILURES": false,
+                "FAIL_FAST": false,
+                "WARN_ERROR": false,
+                "WHICH": null,
+            }),
         })
     }
 
