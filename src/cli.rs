@@ -31,6 +31,10 @@ pub enum Command {
     /// List the selected nodes.
     #[command(alias = "list")]
     Ls(LsArgs),
+    /// Load the CSV files under seed-paths into tables (DuckDB reads them directly).
+    Seed(RunArgs),
+    /// Build the selected models in the database, in dependency order.
+    Run(RunArgs),
 }
 
 /// Where the project is and how to connect: shared by every command that reads a project.
@@ -128,6 +132,22 @@ pub struct CompileArgs {
     /// Compile this SQL (with Jinja) instead of project nodes and print it to stdout.
     #[arg(long, value_name = "SQL", conflicts_with_all = ["select", "exclude", "selector"])]
     pub inline: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Rebuild incremental models and recreate seed tables from scratch.
+    #[arg(long)]
+    pub full_refresh: bool,
+
+    /// Stop at the first failure: no new nodes start and running ones are cancelled.
+    #[arg(short = 'x', long)]
+    pub fail_fast: bool,
 }
 
 #[derive(Debug, Clone, Args)]

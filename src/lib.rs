@@ -13,10 +13,12 @@ macro_rules! regex {
 }
 
 pub mod adapter;
+pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod compile;
 pub mod error;
+pub mod exec;
 pub mod graph;
 pub mod jinja;
 pub mod manifest;

@@ -1,15 +1,58 @@
-//! Embedded DuckDB, opened as the profile's target describes.
+//! Embedded DuckDB, opened as the profile's target describes: a file or
+//! in-memory database, extensions, settings and attached databases. Every
+//! worker gets its own connection (`try_clone`) to the one database.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
+use duckdb::types::{TimeUnit, Value as DuckValue};
+use serde_json::Value as Json;
+
+use crate::adapter::{
+    Adapter, Cell, Column, Connection, DbError, DbResult, RelationInfo, RelationKind, Response,
+    Table,
+};
 use crate::error::{Error, Result};
 use crate::project::Target;
 
-/// Opens the target's database and runs a trivial query; returns a short
-/// description of what was opened.
-pub fn check_connection(target: &Target, project_dir: &Path) -> Result<String> {
-    let path = target.duckdb_path(project_dir);
-    let conn = match &path {
+pub struct DuckDbAdapter {
+    root: Mutex<duckdb::Connection>,
+}
+
+fn db_err(e: duckdb::Error) -> DbError {
+    let message = e.to_string();
+    let interrupted = message.contains("INTERRUPT") || message.contains("Interrupted");
+    DbError {
+        message,
+        interrupted,
+    }
+}
+
+fn sql_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl DuckDbAdapter {
+    /// Opens the target's database and applies its extensions, settings and attachments.
+    pub fn open(target: &Target, project_dir: &Path) -> Result<DuckDbAdapter> {
+        let path = target.duckdb_path(project_dir);
+        let conn = open_connection(path.as_deref())?;
+        let setup = setup_sql(target, project_dir)?;
+        if !setup.is_empty() {
+            conn.execute_batch(&setup).map_err(|e| {
+                Error::new(format!("could not prepare the DuckDB database: {e}"))
+                    .at(crate::error::Location::file(&target.profiles_path))
+                    .note("check `extensions`, `settings` and `attach` in profiles.yml")
+            })?;
+        }
+        Ok(DuckDbAdapter {
+            root: Mutex::new(conn),
+        })
+    }
+}
+
+fn open_connection(path: Option<&Path>) -> Result<duckdb::Connection> {
+    match path {
         Some(p) => {
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
                 if !dir.is_dir() {
@@ -20,16 +63,469 @@ pub fn check_connection(target: &Target, project_dir: &Path) -> Result<String> {
                     .note("create it, or change `path:` in profiles.yml"));
                 }
             }
-            duckdb::Connection::open(p)
+            duckdb::Connection::open(p).map_err(|e| {
+                Error::new(format!(
+                    "could not open DuckDB database {}: {e}",
+                    p.display()
+                ))
+                .note("is another process holding it open for writing?")
+            })
         }
-        None => duckdb::Connection::open_in_memory(),
+        None => duckdb::Connection::open_in_memory()
+            .map_err(|e| Error::new(format!("could not open DuckDB: {e}"))),
     }
-    .map_err(|e| Error::new(format!("could not open DuckDB: {e}")))?;
-    let version: String = conn
-        .query_row("select version()", [], |r| r.get(0))
-        .map_err(|e| Error::new(format!("DuckDB did not answer a query: {e}")))?;
+}
+
+/// SQL that loads extensions, applies settings and attaches databases.
+fn setup_sql(target: &Target, project_dir: &Path) -> Result<String> {
+    let mut sql = String::new();
+    if let Some(exts) = target.fields.get("extensions").and_then(Json::as_array) {
+        for ext in exts {
+            let name = match ext {
+                Json::String(s) => s.clone(),
+                Json::Object(o) => o
+                    .get("name")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                _ => String::new(),
+            };
+            if !name.is_empty() {
+                sql.push_str(&format!("install {name}; load {name};\n"));
+            }
+        }
+    }
+    if let Some(Json::Object(settings)) = target.fields.get("settings") {
+        for (k, v) in settings {
+            let value = match v {
+                Json::String(s) => sql_literal(s),
+                other => other.to_string(),
+            };
+            sql.push_str(&format!("set {k} = {value};\n"));
+        }
+    }
+    if let Some(attach) = target.fields.get("attach").and_then(Json::as_array) {
+        for a in attach {
+            let Some(path) = a.get("path").and_then(Json::as_str) else {
+                return Err(
+                    Error::new("every `attach:` entry in profiles.yml needs a `path:`")
+                        .at(crate::error::Location::file(&target.profiles_path)),
+                );
+            };
+            let resolved = if path.contains("://") || path.starts_with("md:") || path == ":memory:"
+            {
+                path.to_string()
+            } else {
+                project_dir.join(path).to_string_lossy().to_string()
+            };
+            let mut stmt = format!("attach if not exists {}", sql_literal(&resolved));
+            if let Some(alias) = a.get("alias").and_then(Json::as_str) {
+                stmt.push_str(&format!(" as \"{alias}\""));
+            }
+            let mut opts = Vec::new();
+            if let Some(t) = a.get("type").and_then(Json::as_str) {
+                opts.push(format!("type {t}"));
+            }
+            if a.get("read_only").and_then(Json::as_bool) == Some(true) {
+                opts.push("read_only".to_string());
+            }
+            if !opts.is_empty() {
+                stmt.push_str(&format!(" ({})", opts.join(", ")));
+            }
+            sql.push_str(&stmt);
+            sql.push_str(";\n");
+        }
+    }
+    // `database:` naming an attached database makes it the default.
+    if let Some(db) = target.fields.get("database").and_then(Json::as_str) {
+        let default = crate::project::profiles::duckdb_database_name(
+            target.fields.get("path").and_then(Json::as_str),
+        );
+        if db != default {
+            sql.push_str(&format!("use \"{db}\";\n"));
+        }
+    }
+    Ok(sql)
+}
+
+impl Adapter for DuckDbAdapter {
+    fn adapter_type(&self) -> &'static str {
+        "duckdb"
+    }
+
+    fn connect(&self) -> DbResult<Box<dyn Connection>> {
+        let root = self.root.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = root.try_clone().map_err(db_err)?;
+        Ok(Box::new(DuckDbConnection { conn, in_tx: false }))
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+}
+
+pub struct DuckDbConnection {
+    conn: duckdb::Connection,
+    /// A transaction is open (tracked here: templates begin and commit too).
+    in_tx: bool,
+}
+
+impl DuckDbConnection {
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[&str],
+        f: impl Fn(&duckdb::Row) -> duckdb::Result<T>,
+    ) -> DbResult<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql).map_err(db_err)?;
+        let params: Vec<&dyn duckdb::ToSql> =
+            params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
+        let rows = stmt
+            .query_map(params.as_slice(), |r| f(r))
+            .map_err(db_err)?;
+        rows.collect::<duckdb::Result<Vec<T>>>().map_err(db_err)
+    }
+}
+
+impl Connection for DuckDbConnection {
+    fn execute(&mut self, sql: &str) -> DbResult<Response> {
+        let trimmed = sql.trim().trim_end_matches(';').trim();
+        match trimmed.to_ascii_lowercase().as_str() {
+            "begin" | "begin transaction" | "start transaction" => self.in_tx = true,
+            "commit" | "end" | "rollback" | "abort" => self.in_tx = false,
+            _ => {}
+        }
+        if trimmed.is_empty() {
+            return Ok(Response {
+                message: "OK".into(),
+                rows_affected: None,
+            });
+        }
+        match self.conn.prepare(trimmed) {
+            Ok(mut stmt) => {
+                let n = stmt.execute([]).map_err(db_err)?;
+                Ok(Response {
+                    message: "OK".into(),
+                    rows_affected: Some(n as i64),
+                })
+            }
+            // Several statements (hooks often hold more than one) run as a batch.
+            Err(e) if e.to_string().to_lowercase().contains("multiple statements") => {
+                self.conn.execute_batch(sql).map_err(db_err)?;
+                Ok(Response {
+                    message: "OK".into(),
+                    rows_affected: None,
+                })
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    fn query(&mut self, sql: &str) -> DbResult<Table> {
+        let mut stmt = self
+            .conn
+            .prepare(sql.trim().trim_end_matches(';'))
+            .map_err(db_err)?;
+        let mut rows_out = Vec::new();
+        {
+            let mut rows = stmt.query([]).map_err(db_err)?;
+            while let Some(row) = rows.next().map_err(db_err)? {
+                let n = row.as_ref().column_count();
+                let mut cells = Vec::with_capacity(n);
+                for i in 0..n {
+                    let v: DuckValue = row.get(i).map_err(db_err)?;
+                    cells.push(cell(v));
+                }
+                rows_out.push(cells);
+            }
+        }
+        let columns = (0..stmt.column_count())
+            .map(|i| Column {
+                name: stmt
+                    .column_name(i)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                data_type: type_name(&stmt.column_type(i)),
+            })
+            .collect();
+        Ok(Table {
+            columns,
+            rows: rows_out,
+        })
+    }
+
+    fn describe_relation(
+        &mut self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> DbResult<Option<(RelationInfo, Vec<Column>)>> {
+        let kind = self.rows(
+            "select table_type from information_schema.tables where table_catalog ilike ? and table_schema ilike ? and table_name ilike ?",
+            &[database, schema, identifier],
+            |r| r.get::<_, String>(0),
+        )?;
+        let Some(kind) = kind.first() else {
+            return Ok(None);
+        };
+        let columns = self.rows(
+            "select column_name, data_type from information_schema.columns where table_catalog ilike ? and table_schema ilike ? and table_name ilike ? order by ordinal_position",
+            &[database, schema, identifier],
+            |r| {
+                Ok(Column {
+                    name: r.get(0)?,
+                    data_type: r.get(1)?,
+                })
+            },
+        )?;
+        Ok(Some((
+            RelationInfo {
+                database: database.to_string(),
+                schema: schema.to_string(),
+                identifier: identifier.to_string(),
+                kind: relation_kind(kind),
+            },
+            columns,
+        )))
+    }
+
+    fn list_relations(&mut self, database: &str, schema: &str) -> DbResult<Vec<RelationInfo>> {
+        self.rows(
+            "select table_catalog, table_schema, table_name, table_type from information_schema.tables where table_catalog ilike ? and table_schema ilike ?",
+            &[database, schema],
+            |r| {
+                let kind: String = r.get(3)?;
+                Ok(RelationInfo {
+                    database: r.get(0)?,
+                    schema: r.get(1)?,
+                    identifier: r.get(2)?,
+                    kind: relation_kind(&kind),
+                })
+            },
+        )
+    }
+
+    fn interrupter(&self) -> Box<dyn Fn() + Send + Sync> {
+        let handle = self.conn.interrupt_handle();
+        Box::new(move || handle.interrupt())
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.in_tx
+    }
+}
+
+fn relation_kind(table_type: &str) -> RelationKind {
+    match table_type {
+        "VIEW" => RelationKind::View,
+        _ => RelationKind::Table,
+    }
+}
+
+/// A DuckDB value as a result cell.
+fn cell(v: DuckValue) -> Cell {
+    match v {
+        DuckValue::Null => Cell::Null,
+        DuckValue::Boolean(b) => Cell::Bool(b),
+        DuckValue::TinyInt(i) => Cell::Int(i.into()),
+        DuckValue::SmallInt(i) => Cell::Int(i.into()),
+        DuckValue::Int(i) => Cell::Int(i.into()),
+        DuckValue::BigInt(i) => Cell::Int(i.into()),
+        DuckValue::HugeInt(i) => Cell::Int(i),
+        DuckValue::UTinyInt(i) => Cell::Int(i.into()),
+        DuckValue::USmallInt(i) => Cell::Int(i.into()),
+        DuckValue::UInt(i) => Cell::Int(i.into()),
+        DuckValue::UBigInt(i) => Cell::Int(i.into()),
+        DuckValue::UHugeInt(i) => i128::try_from(i)
+            .map(Cell::Int)
+            .unwrap_or_else(|_| Cell::Other(i.to_string())),
+        DuckValue::Float(f) => Cell::Float(f.into()),
+        DuckValue::Double(f) => Cell::Float(f),
+        DuckValue::Decimal(d) => Cell::Decimal(d.to_string()),
+        DuckValue::Text(s) | DuckValue::Enum(s) => Cell::Text(s),
+        DuckValue::Date32(days) => Cell::Other(
+            chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| days.to_string()),
+        ),
+        DuckValue::Timestamp(unit, v) => Cell::Other(timestamp_text(unit, v)),
+        DuckValue::Time64(unit, v) => {
+            let micros = to_micros(unit, v);
+            let secs = micros.div_euclid(1_000_000);
+            let frac = micros.rem_euclid(1_000_000);
+            let t = chrono::NaiveTime::from_num_seconds_from_midnight_opt(
+                secs as u32,
+                (frac * 1000) as u32,
+            );
+            Cell::Other(t.map(|t| t.to_string()).unwrap_or_else(|| v.to_string()))
+        }
+        DuckValue::Interval {
+            months,
+            days,
+            nanos,
+        } => Cell::Other(format!("{months} months {days} days {} us", nanos / 1000)),
+        DuckValue::Blob(b) | DuckValue::Geometry(b) => Cell::Other(format!(
+            "\\x{}",
+            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+        )),
+        other => Cell::Other(format!("{other:?}")),
+    }
+}
+
+fn to_micros(unit: TimeUnit, v: i64) -> i64 {
+    match unit {
+        TimeUnit::Second => v * 1_000_000,
+        TimeUnit::Millisecond => v * 1000,
+        TimeUnit::Microsecond => v,
+        TimeUnit::Nanosecond => v / 1000,
+    }
+}
+
+fn timestamp_text(unit: TimeUnit, v: i64) -> String {
+    let micros = to_micros(unit, v);
+    match chrono::DateTime::from_timestamp_micros(micros) {
+        Some(t) => {
+            let naive = t.naive_utc();
+            if micros % 1_000_000 == 0 {
+                naive.format("%Y-%m-%d %H:%M:%S").to_string()
+            } else {
+                naive.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+            }
+        }
+        None => v.to_string(),
+    }
+}
+
+/// DuckDB's name for an Arrow type of a result column.
+fn type_name(t: &duckdb::arrow::datatypes::DataType) -> String {
+    use duckdb::arrow::datatypes::DataType as D;
+    match t {
+        D::Boolean => "BOOLEAN",
+        D::Int8 => "TINYINT",
+        D::Int16 => "SMALLINT",
+        D::Int32 => "INTEGER",
+        D::Int64 => "BIGINT",
+        D::UInt8 => "UTINYINT",
+        D::UInt16 => "USMALLINT",
+        D::UInt32 => "UINTEGER",
+        D::UInt64 => "UBIGINT",
+        D::Float32 => "FLOAT",
+        D::Float64 => "DOUBLE",
+        D::Utf8 | D::LargeUtf8 | D::Utf8View => "VARCHAR",
+        D::Date32 | D::Date64 => "DATE",
+        D::Timestamp(_, _) => "TIMESTAMP",
+        D::Decimal128(_, _) | D::Decimal256(_, _) => "DECIMAL",
+        D::Binary | D::LargeBinary => "BLOB",
+        D::Time32(_) | D::Time64(_) => "TIME",
+        D::Interval(_) => "INTERVAL",
+        other => return format!("{other:?}").to_uppercase(),
+    }
+    .to_string()
+}
+
+/// Opens the target's database and runs a trivial query; returns a short
+/// description of what was opened.
+pub fn check_connection(target: &Target, project_dir: &Path) -> Result<String> {
+    let adapter = DuckDbAdapter::open(target, project_dir)?;
+    let mut conn = adapter
+        .connect()
+        .map_err(|e| Error::new(format!("could not connect: {e}")))?;
+    let version = conn
+        .query("select version()")
+        .map_err(|e| Error::new(format!("DuckDB did not answer a query: {e}")))?
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let path: Option<PathBuf> = target.duckdb_path(project_dir);
     Ok(match path {
         Some(p) => format!("DuckDB {version} at {}", p.display()),
         None => format!("DuckDB {version} (in memory)"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory() -> Box<dyn Connection> {
+        let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+        Box::new(DuckDbConnection { conn, in_tx: false })
+    }
+
+    #[test]
+    fn statements_report_rows_and_batches_run() {
+        let mut c = memory();
+        let r = c
+            .execute("create table t as select * from range(5) r(i)")
+            .expect("ctas");
+        assert_eq!(r.rows_affected, Some(5));
+        c.execute("insert into t values (10); insert into t values (11);")
+            .expect("batch");
+        let t = c
+            .query("select count(*) as n, sum(i) as s, 'x' as label, date '2024-01-02' as d from t")
+            .expect("query");
+        assert_eq!(t.columns[0].name, "n");
+        assert_eq!(t.rows[0][0], Cell::Int(7));
+        assert_eq!(t.rows[0][2], Cell::Text("x".into()));
+        assert_eq!(t.rows[0][3], Cell::Other("2024-01-02".into()));
+    }
+
+    #[test]
+    fn describes_and_lists_relations() {
+        let mut c = memory();
+        c.execute("create schema s; create table s.orders (id integer, note varchar); create view s.v as select 1 as x").expect("setup");
+        let (info, cols) = c
+            .describe_relation("memory", "s", "ORDERS")
+            .expect("describe")
+            .expect("exists");
+        assert_eq!(info.kind, RelationKind::Table);
+        assert_eq!(
+            cols,
+            vec![
+                Column {
+                    name: "id".into(),
+                    data_type: "INTEGER".into()
+                },
+                Column {
+                    name: "note".into(),
+                    data_type: "VARCHAR".into()
+                }
+            ]
+        );
+        let mut listed = c.list_relations("memory", "s").expect("list");
+        listed.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+        assert_eq!(
+            listed
+                .iter()
+                .map(|r| (r.identifier.as_str(), r.kind))
+                .collect::<Vec<_>>(),
+            vec![("orders", RelationKind::Table), ("v", RelationKind::View)]
+        );
+        assert!(c
+            .describe_relation("memory", "s", "nope")
+            .expect("ok")
+            .is_none());
+        assert!(c
+            .list_relations("memory", "missing")
+            .expect("ok")
+            .is_empty());
+    }
+
+    #[test]
+    fn transactions_roll_back_ddl() {
+        let mut c = memory();
+        c.execute("create table keep as select 1 as v")
+            .expect("create");
+        c.begin().expect("begin");
+        assert!(c.in_transaction());
+        c.execute("create or replace table keep as select 2 as v")
+            .expect("replace");
+        c.rollback().expect("rollback");
+        assert_eq!(
+            c.query("select v from keep").expect("q").rows[0][0],
+            Cell::Int(1)
+        );
+    }
 }

@@ -6,6 +6,7 @@ pub mod debug;
 pub mod init;
 pub mod ls;
 pub mod parse;
+pub mod run;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,6 +43,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             output::init(args.project.log_format);
             ls::run(&args)
         }
+        Command::Seed(args) => {
+            output::init(args.project.log_format);
+            run::run(&args, "seed", &[ResourceType::Seed])
+        }
+        Command::Run(args) => {
+            output::init(args.project.log_format);
+            run::run(&args, "run", &[ResourceType::Model])
+        }
     }
 }
 
@@ -58,9 +67,20 @@ pub struct Session {
 impl Session {
     /// Loads and parses the project, printing warnings.
     pub fn load(args: &ProjectArgs) -> Result<Session> {
+        Session::load_with_flags(args, serde_json::Map::new())
+    }
+
+    /// Like `load`, with `flags` (FULL_REFRESH, WHICH, ...) set for templates.
+    pub fn load_with_flags(
+        args: &ProjectArgs,
+        flags: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Session> {
         let started = Instant::now();
         let mut timer = output::Timer::start();
-        let project = Project::load(args)?;
+        let mut project = Project::load(args)?;
+        if let serde_json::Value::Object(f) = &mut project.flags {
+            f.extend(flags);
+        }
         timer.lap("load project");
         let (manifest, jinja) = crate::manifest::parse::parse_project(&project)?;
         for w in &manifest.warnings {

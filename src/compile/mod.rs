@@ -12,6 +12,7 @@ use minijinja::Value;
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
+use crate::adapter::Db;
 use crate::error::{Error, Result};
 use crate::jinja::context::NodeScope;
 use crate::jinja::{builtins, dialect, errors, Ctx, Jinja, Resolver, Scope};
@@ -41,13 +42,14 @@ impl Compiler {
     }
 
     /// A render scope for `node` at execution time.
-    pub fn scope_for(&self, node: &Node) -> Scope {
+    pub fn scope_for(&self, node: &Node, db: Option<&Db>) -> Scope {
         // `model` is built only if the template reads it.
         let manifest = self.manifest.clone();
         let id = node.unique_id.clone();
         let model = move || manifest.nodes.get(&id).map(node_json).unwrap_or_default();
         Scope::new(self.jinja.clone(), true)
             .with_resolver(Some(self.resolver.clone()))
+            .with_db(db.cloned())
             .with_node(NodeScope::new(
                 node.unique_id.clone(),
                 node.name.clone(),
@@ -60,12 +62,12 @@ impl Compiler {
     }
 
     /// Renders `node.raw_code` (no CTE injection).
-    fn render(&self, node: &Node) -> Result<String> {
-        let mut scope = self.scope_for(node);
+    fn render(&self, node: &Node, db: Option<&Db>) -> Result<String> {
+        let mut scope = self.scope_for(node, db);
         let name = node.display_path.to_string_lossy().to_string();
         let what = format!("in {} {}", node.resource_type.as_str(), node.name);
         if let Some(test) = &node.test {
-            let kwargs = self.test_kwargs(node, &test.kwargs)?;
+            let kwargs = self.test_kwargs(node, &test.kwargs, db)?;
             scope
                 .extra
                 .insert("_dbt_generic_test_kwargs".into(), kwargs);
@@ -95,8 +97,13 @@ impl Compiler {
 
     /// A generic test's arguments, rendered as dbt renders them: `ref(...)`
     /// and `{{ ... }}` become values (relations, lists), other text stays.
-    fn test_kwargs(&self, node: &Node, kwargs: &serde_json::Map<String, Json>) -> Result<Value> {
-        let scope = Arc::new(self.scope_for(node));
+    fn test_kwargs(
+        &self,
+        node: &Node,
+        kwargs: &serde_json::Map<String, Json>,
+        db: Option<&Db>,
+    ) -> Result<Value> {
+        let scope = Arc::new(self.scope_for(node, db));
         let ctx = Ctx::root(scope, &node.package_name);
         let mut out = indexmap::IndexMap::new();
         for (k, v) in kwargs {
@@ -165,9 +172,9 @@ impl Compiler {
     }
 
     /// Compiles a node: render, then inline its ephemeral ancestors.
-    pub fn compile_node(&self, node: &Node) -> Result<Compiled> {
-        let rendered = self.render(node)?;
-        let ctes = self.ctes_for(&node.depends_on_nodes)?;
+    pub fn compile_node(&self, node: &Node, db: Option<&Db>) -> Result<Compiled> {
+        let rendered = self.render(node, db)?;
+        let ctes = self.ctes_for(&node.depends_on_nodes, db)?;
         let named: Vec<(String, String)> = ctes
             .iter()
             .map(|(_, name, sql)| (name.clone(), sql.clone()))
@@ -184,7 +191,7 @@ impl Compiler {
 
     /// Every ephemeral model `node` reads, directly or through other
     /// ephemerals, as (unique_id, cte name, sql), parents first.
-    fn ctes_for(&self, deps: &[String]) -> Result<Vec<(String, String, String)>> {
+    fn ctes_for(&self, deps: &[String], db: Option<&Db>) -> Result<Vec<(String, String, String)>> {
         let mut out: Vec<(String, String, String)> = Vec::new();
         for dep in deps {
             let Some(parent) = self.manifest.nodes.get(dep) else {
@@ -193,7 +200,7 @@ impl Compiler {
             if !parent.is_ephemeral() {
                 continue;
             }
-            let (sql, inherited) = self.ephemeral(parent)?;
+            let (sql, inherited) = self.ephemeral(parent, db)?;
             for c in inherited {
                 if !out.iter().any(|o| o.0 == c.0) {
                     out.push(c);
@@ -207,14 +214,14 @@ impl Compiler {
     }
 
     /// An ephemeral model's rendered SQL and its own CTEs (compiled once).
-    fn ephemeral(&self, node: &Node) -> EphemeralResult {
+    fn ephemeral(&self, node: &Node, db: Option<&Db>) -> EphemeralResult {
         let cell = {
             let mut map = self.ephemerals.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(node.unique_id.clone()).or_default().clone()
         };
         cell.get_or_init(|| {
-            let sql = self.render(node)?;
-            let ctes = self.ctes_for(&node.depends_on_nodes)?;
+            let sql = self.render(node, db)?;
+            let ctes = self.ctes_for(&node.depends_on_nodes, db)?;
             Ok((sql, ctes))
         })
         .clone()
@@ -246,7 +253,7 @@ impl Compiler {
             .filter_map(|r| lookup.find_ref(&self.manifest, &self.manifest.root_package, r))
             .collect();
         let ctes: Vec<(String, String)> = self
-            .ctes_for(&deps)?
+            .ctes_for(&deps, None)?
             .into_iter()
             .map(|(_, n, s)| (n, s))
             .collect();
@@ -274,7 +281,7 @@ pub fn compile_all(compiler: &Compiler, ids: &[String]) -> Vec<(String, Result<C
     ids.par_iter()
         .map(|id| {
             let r = match compiler.manifest.nodes.get(id) {
-                Some(n) => compiler.compile_node(n),
+                Some(n) => compiler.compile_node(n, None),
                 None => Err(Error::new(format!("{id} is not a node"))),
             };
             (id.clone(), r)

@@ -7,10 +7,8 @@ use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 use serde_json::Value as Json;
 
-use crate::jinja::context::Ctx;
 use crate::jinja::macros::RETURN_KEY;
 use crate::jinja::methods::List;
-use crate::jinja::relation::quote_identifier;
 
 /// Env vars with this prefix are secrets: usable in profiles, never printed.
 pub const SECRET_PREFIX: &str = "DBT_ENV_SECRET_";
@@ -244,120 +242,4 @@ pub fn as_number(v: Value) -> Result<Value, Error> {
         }
         None => Ok(v),
     }
-}
-
-/// Methods of the `adapter` object. Without a database (parse time, or
-/// compile with no connection) introspection answers "nothing there".
-pub fn adapter_method(
-    ctx: &Ctx,
-    state: &mut State<'_, '_>,
-    method: &str,
-    args: &[Value],
-) -> Result<Value, Error> {
-    let (pos, kwargs) = match args.last().and_then(crate::jinja::kwargs_of) {
-        Some(k) => (&args[..args.len() - 1], Some(k)),
-        None => (args, None),
-    };
-    let kw = |k: &str| -> Result<Option<Value>, Error> {
-        match &kwargs {
-            Some(kw) => kw.get::<Option<Value>>(k),
-            None => Ok(None),
-        }
-    };
-    match method {
-        "dispatch" => {
-            let name = pos
-                .first()
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::MissingArgument,
-                        "adapter.dispatch() needs a macro name",
-                    )
-                })?
-                .to_string();
-            let namespace = match pos.get(1).cloned().or(kw("macro_namespace")?) {
-                Some(v) if !v.is_none() => Some(v.to_string()),
-                _ => None,
-            };
-            let _ = kw("packages")?;
-            dispatch(ctx, &name, namespace.as_deref())
-        }
-        "quote" => Ok(Value::from(quote_identifier(
-            &pos.first().map(|v| v.to_string()).unwrap_or_default(),
-        ))),
-        "quote_as_configured" | "quote_seed_column" => Ok(Value::from(quote_identifier(
-            &pos.first().map(|v| v.to_string()).unwrap_or_default(),
-        ))),
-        "type" => Ok(Value::from("duckdb")),
-        "get_relation" | "load_relation" => {
-            let _ = (kw("database")?, kw("schema")?, kw("identifier")?);
-            Ok(Value::from(()))
-        }
-        "get_columns_in_relation"
-        | "list_relations_without_caching"
-        | "list_relations"
-        | "get_missing_columns" => Ok(List::new_value(Vec::new())),
-        "already_exists" | "check_schema_exists" => Ok(Value::from(false)),
-        "config" => Ok(crate::jinja::to_value(serde_json::json!({}))),
-        _ => {
-            let _ = state;
-            if ctx.scope.execute {
-                Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("adapter.{method}() needs a database connection, which this command does not open"),
-                ))
-            } else {
-                Ok(Value::from(()))
-            }
-        }
-    }
-}
-
-/// adapter.dispatch: the first of `<adapter>__name`, `default__name` found in
-/// the namespace's search order (root project first when a package is named).
-pub fn dispatch(ctx: &Ctx, name: &str, namespace: Option<&str>) -> Result<Value, Error> {
-    let jinja = &ctx.scope.jinja;
-    let macros = &jinja.macros;
-    let search: Vec<Option<String>> = match namespace {
-        None => vec![None],
-        Some(ns) => match jinja.dispatch.get(ns) {
-            Some(order) => order.iter().cloned().map(Some).collect(),
-            None if ns != jinja.root_package && macros.has_package(ns) && ns != "dbt" => {
-                vec![Some(jinja.root_package.clone()), Some(ns.to_string())]
-            }
-            None => vec![Some(ns.to_string())],
-        },
-    };
-    let mut tried = Vec::new();
-    for pkg in &search {
-        for prefix in ["duckdb", "default"] {
-            let candidate = format!("{prefix}__{name}");
-            let found = match pkg {
-                None => macros.resolve(&ctx.package, &candidate),
-                Some(p) => macros.in_package(p, &candidate),
-            };
-            tried.push(match pkg {
-                None => candidate.clone(),
-                Some(p) => format!("{p}.{candidate}"),
-            });
-            if let Some(i) = found {
-                return Ok(macros.value(i));
-            }
-        }
-    }
-    // dbt also accepts a plain macro of that name from the namespace.
-    if let Some(ns) = namespace {
-        if let Some(i) = macros.in_package(ns, name) {
-            return Ok(macros.value(i));
-        }
-    }
-    Err(Error::new(
-        ErrorKind::UnknownFunction,
-        format!(
-            "adapter.dispatch found no macro '{name}' in namespace '{}' (searched for: {})",
-            namespace.unwrap_or("<current>"),
-            tried.join(", ")
-        ),
-    ))
 }

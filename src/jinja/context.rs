@@ -100,6 +100,10 @@ pub struct Scope {
     pub extra: HashMap<String, Value>,
     /// Results stored by `statement` blocks, for `load_result`.
     pub results: Mutex<HashMap<String, Value>>,
+    /// The database, when this render may touch it (execution).
+    pub db: Option<crate::adapter::Db>,
+    /// Every statement run on the database during this render, in order.
+    pub executed: Mutex<Vec<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -116,11 +120,18 @@ impl Scope {
             recorded: Mutex::new(Recorded::default()),
             extra: HashMap::new(),
             results: Mutex::new(HashMap::new()),
+            db: None,
+            executed: Mutex::new(Vec::new()),
         }
     }
 
     pub fn with_node(mut self, node: NodeScope) -> Scope {
         self.node = Some(node);
+        self
+    }
+
+    pub fn with_db(mut self, db: Option<crate::adapter::Db>) -> Scope {
+        self.db = db;
         self
     }
 
@@ -339,6 +350,7 @@ fn builtin(ctx: &Arc<Ctx>, key: &str) -> Option<Value> {
         "doc" => c().func(Func::Doc),
         "store_result" => c().func(Func::StoreResult),
         "load_result" => c().func(Func::LoadResult),
+        "render" => c().func(Func::Render),
         "graph" => match &ctx.scope.resolver {
             Some(r) if ctx.scope.execute => r.graph(),
             _ => crate::jinja::to_value(
@@ -435,6 +447,7 @@ enum Func {
     Doc,
     StoreResult,
     LoadResult,
+    Render,
     Adapter,
 }
 
@@ -630,22 +643,16 @@ impl Object for FuncValue {
             }
             Func::StoreResult => {
                 let name = str_arg(pos.first(), "store_result() needs a name")?;
-                let mut result = std::collections::BTreeMap::new();
+                let table = kwarg(&kwargs, "agate_table")?.unwrap_or_default();
+                let rows = table.get_attr("rows").unwrap_or_default();
+                let mut result = indexmap::IndexMap::new();
                 result.insert(
-                    "response".to_string(),
+                    Value::from("response"),
                     kwarg(&kwargs, "response")?.unwrap_or_default(),
                 );
-                result.insert(
-                    "table".to_string(),
-                    kwarg(&kwargs, "agate_table")?.unwrap_or_default(),
-                );
-                result.insert(
-                    "data".to_string(),
-                    kwarg(&kwargs, "agate_table")?
-                        .map(|t| t.get_attr("rows").unwrap_or_default())
-                        .unwrap_or_default(),
-                );
-                lock(&scope.results).insert(name, Value::from_iter(result));
+                result.insert(Value::from("table"), table);
+                result.insert(Value::from("data"), rows);
+                lock(&scope.results).insert(name, crate::jinja::methods::Dict::new_value(result));
                 Ok(Value::from(""))
             }
             Func::LoadResult => {
@@ -654,6 +661,11 @@ impl Object for FuncValue {
                     .get(&name)
                     .cloned()
                     .unwrap_or(Value::from(())))
+            }
+            Func::Render => {
+                let text = str_arg(pos.first(), "render() needs a string")?;
+                crate::jinja::render_in_scope(&ctx.scope, &ctx.package, "render()", &text)
+                    .map(Value::from)
             }
             Func::Adapter => Err(Error::new(
                 ErrorKind::InvalidOperation,
@@ -669,7 +681,9 @@ impl Object for FuncValue {
         args: &[Value],
     ) -> Result<Value, Error> {
         match self.kind {
-            Func::Adapter => crate::jinja::builtins::adapter_method(&self.ctx, state, method, args),
+            Func::Adapter => {
+                crate::jinja::adapter_obj::adapter_method(&self.ctx, state, method, args)
+            }
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }

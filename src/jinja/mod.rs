@@ -6,6 +6,8 @@
 //! this is parse time (`execute = false`) or execution, and records what the
 //! template asked for (refs, sources, config, macros, vars).
 
+pub mod adapter_obj;
+pub mod agate;
 pub mod builtins;
 pub mod context;
 pub mod dialect;
@@ -156,6 +158,7 @@ fn configure(env: &mut Environment<'static>) {
     env.add_filter("as_native", |v: Value| v);
     env.add_filter("as_text", |v: Value| v.to_string());
     env.add_filter("list", builtins::list_function);
+    env.add_filter("adapter_quote", |s: String| relation::quote_identifier(&s));
     env.add_filter("tojson", builtins::tojson_filter);
     env.add_filter("fromjson", builtins::fromjson);
     env.add_filter("toyaml", builtins::toyaml);

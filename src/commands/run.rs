@@ -1,0 +1,52 @@
+//! `kiln run` and `kiln seed`: build the selected nodes in the database.
+
+use serde_json::json;
+
+use crate::cli::RunArgs;
+use crate::commands::Session;
+use crate::error::Result;
+use crate::exec::{self, RunOptions};
+use crate::manifest::ResourceType;
+
+pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
+    let flags =
+        json!({"FULL_REFRESH": args.full_refresh, "FAIL_FAST": args.fail_fast, "WHICH": which});
+    let session = Session::load_with_flags(
+        &args.project,
+        flags.as_object().cloned().unwrap_or_default(),
+    )?;
+    let ids = session.select(&args.selection, types)?;
+    let options = RunOptions {
+        threads: session.project.target.threads,
+        fail_fast: args.fail_fast,
+    };
+    let outcome = exec::execute(&session, &ids, &options)?;
+    let target = session.project.target_dir();
+    crate::artifacts::write_run_results(
+        &target,
+        &session.invocation(),
+        &outcome.results,
+        session.started.elapsed().as_secs_f64(),
+        invocation_args(args, which, &session),
+    )?;
+    session.write_manifest(Some(&outcome.compiled))?;
+    Ok(outcome.exit_code())
+}
+
+/// The `args` of run_results.json: enough to repeat the invocation.
+pub fn invocation_args(args: &RunArgs, which: &str, session: &Session) -> serde_json::Value {
+    json!({
+        "which": which,
+        "select": args.selection.select,
+        "exclude": args.selection.exclude,
+        "selector": args.selection.selector,
+        "indirect_selection": format!("{:?}", args.selection.indirect_selection).to_lowercase(),
+        "full_refresh": args.full_refresh,
+        "fail_fast": args.fail_fast,
+        "threads": session.project.target.threads,
+        "target": args.project.target,
+        "vars": session.project.cli_vars,
+        "project_dir": session.project.dir,
+        "profiles_dir": args.project.profiles_dir,
+    })
+}

@@ -1,0 +1,255 @@
+//! Running one node on a worker's connection: compile it against the live
+//! database, then call its materialization (a Jinja macro, overridable) and
+//! record what it did. A failure rolls the node's transaction back.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use minijinja::Value;
+use serde_json::Value as Json;
+
+use crate::adapter::{Db, RelationKind};
+use crate::compile::{compiled_path, Compiler};
+use crate::exec::result::{NodeResult, Status, Timing};
+use crate::jinja::{errors, Ctx, Jinja, Scope};
+use crate::manifest::{Compiled, Node, ResourceType};
+
+/// What every node of a run shares.
+pub struct RunContext<'a> {
+    pub compiler: &'a Compiler,
+    pub project_dir: &'a Path,
+    pub target_dir: &'a Path,
+}
+
+/// The materialization macro for `name`: the root project's first, then the
+/// packages', then kiln's own; adapter-specific before default.
+pub fn find_materialization(jinja: &Jinja, name: &str) -> Option<usize> {
+    let macros = &jinja.macros;
+    let mut packages: Vec<&str> = vec![jinja.root_package.as_str()];
+    packages.extend(
+        jinja
+            .package_names
+            .iter()
+            .map(String::as_str)
+            .filter(|p| *p != jinja.root_package),
+    );
+    packages.push("dbt");
+    for pkg in packages {
+        for adapter in ["duckdb", "default"] {
+            if let Some(i) = macros.in_package(pkg, &format!("materialization_{name}_{adapter}")) {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// A node's hooks as the materialization sees them: [{sql, transaction}].
+fn hooks_value(node: &Node, key: &str) -> Value {
+    let hooks: Vec<Json> = node
+        .config
+        .get(key)
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|h| match h {
+                    Json::String(s) => serde_json::json!({"sql": s, "transaction": true}),
+                    other => other.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::jinja::builtins::json_to_value(&Json::Array(hooks))
+}
+
+fn write_file(path: &Path, text: &str) {
+    // Artifacts for humans; a failure to write them does not fail the node.
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(path, text);
+}
+
+/// Runs `node` and returns its result (and its compiled SQL, when it compiled).
+pub fn run_node(
+    rc: &RunContext,
+    node: &Node,
+    db: &Db,
+    thread_id: &str,
+) -> (NodeResult, Option<Compiled>) {
+    let started = Instant::now();
+    let mut timing = Vec::new();
+    let mut result = NodeResult {
+        unique_id: node.unique_id.clone(),
+        status: Status::Success,
+        message: String::new(),
+        rows_affected: None,
+        failures: None,
+        timing: Vec::new(),
+        execution_time: 0.0,
+        thread_id: thread_id.to_string(),
+        compiled_code: None,
+        relation_name: node.relation_name(),
+    };
+
+    let compile_start = Utc::now();
+    let compiled = if node.resource_type == ResourceType::Seed {
+        Ok(Compiled {
+            sql: String::new(),
+            extra_ctes: Vec::new(),
+        })
+    } else {
+        rc.compiler.compile_node(node, Some(db))
+    };
+    timing.push(Timing {
+        name: "compile",
+        started_at: compile_start,
+        completed_at: Utc::now(),
+    });
+    let compiled = match compiled {
+        Ok(c) => c,
+        Err(e) => {
+            result.status = Status::Error;
+            result.message = format!("Compilation Error\n{e}");
+            result.execution_time = started.elapsed().as_secs_f64();
+            result.timing = timing;
+            return (result, None);
+        }
+    };
+    if node.resource_type != ResourceType::Seed {
+        write_file(&rc.target_dir.join(compiled_path(node)), &compiled.sql);
+        result.compiled_code = Some(compiled.sql.clone());
+    }
+
+    let exec_start = Utc::now();
+    let outcome = materialize(rc, node, &compiled, db);
+    timing.push(Timing {
+        name: "execute",
+        started_at: exec_start,
+        completed_at: Utc::now(),
+    });
+    match outcome {
+        Ok((rows, executed)) => {
+            result.rows_affected = rows;
+            result.message = match node.resource_type {
+                ResourceType::Seed => format!("INSERT {}", rows.unwrap_or(0)),
+                _ => "OK".to_string(),
+            };
+            let run_path = rc
+                .target_dir
+                .join("run")
+                .join(&node.package_name)
+                .join(&node.original_file_path);
+            write_file(&run_path, &executed.join(";\n\n"));
+        }
+        Err(message) => {
+            result.status = Status::Error;
+            result.message = message;
+        }
+    }
+    result.timing = timing;
+    result.execution_time = started.elapsed().as_secs_f64();
+    (result, Some(compiled))
+}
+
+/// Calls the node's materialization. Returns rows affected by the main
+/// statement and every statement executed, or the error's message.
+fn materialize(
+    rc: &RunContext,
+    node: &Node,
+    compiled: &Compiled,
+    db: &Db,
+) -> Result<(Option<i64>, Vec<String>), String> {
+    let jinja = &rc.compiler.jinja;
+    let name = node.materialized();
+    let Some(idx) = find_materialization(jinja, name) else {
+        return Err(format!(
+            "no materialization '{name}' exists for DuckDB: define `{{% materialization {name}, default %}}` in a macro file"
+        ));
+    };
+    let mut scope: Scope = rc.compiler.scope_for(node, Some(db));
+    let sql = Value::from(compiled.sql.clone());
+    scope.extra.insert("sql".into(), sql.clone());
+    scope.extra.insert("compiled_code".into(), sql);
+    scope
+        .extra
+        .insert("pre_hooks".into(), hooks_value(node, "pre-hook"));
+    scope
+        .extra
+        .insert("post_hooks".into(), hooks_value(node, "post-hook"));
+    if node.resource_type == ResourceType::Seed {
+        let path: PathBuf = rc.project_dir.join(&node.display_path);
+        scope.extra.insert(
+            "seed_file_path".into(),
+            Value::from(path.to_string_lossy().to_string()),
+        );
+    }
+    let scope = Arc::new(scope);
+    let ctx = Ctx {
+        scope: scope.clone(),
+        package: Arc::from(node.package_name.as_str()),
+        depth: 0,
+    };
+    let returned = ctx.call_macro(idx, &[]);
+    let mut conn = db.conn();
+    let returned = match returned {
+        Ok(v) => v,
+        Err(e) => {
+            if conn.in_transaction() {
+                let _ = conn.rollback();
+            }
+            let interrupted = crate::exec::cancel::is_cancelled();
+            let message = errors::describe(&e);
+            return Err(if interrupted {
+                format!("cancelled: {message}")
+            } else {
+                message
+            });
+        }
+    };
+    // A custom materialization may forget adapter.commit(): finish its work.
+    if conn.in_transaction() {
+        if let Err(e) = conn.commit() {
+            let _ = conn.rollback();
+            return Err(e.message);
+        }
+    }
+    drop(conn);
+    if let Ok(relations) = returned.get_attr("relations") {
+        if let Ok(iter) = relations.try_iter() {
+            for r in iter {
+                let text = |k: &str| {
+                    r.get_attr(k)
+                        .ok()
+                        .filter(|v| !v.is_none() && !v.is_undefined())
+                        .map(|v| v.to_string())
+                };
+                if let (Some(d), Some(s), Some(i)) =
+                    (text("database"), text("schema"), text("identifier"))
+                {
+                    let kind = match text("type").as_deref() {
+                        Some("view") => RelationKind::View,
+                        _ => RelationKind::Table,
+                    };
+                    db.cache.add(&d, &s, &i, kind);
+                }
+            }
+        }
+    }
+    let rows = scope
+        .results
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get("main")
+        .and_then(|r| r.get_attr("response").ok())
+        .and_then(|resp| resp.get_attr("rows_affected").ok())
+        .and_then(|v| v.as_i64());
+    let executed = scope
+        .executed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Ok((rows, executed))
+}

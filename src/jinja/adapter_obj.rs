@@ -1,0 +1,479 @@
+//! The `adapter` object of templates: dispatch, quoting, and the database
+//! operations materializations use (execute, get_relation, columns, create,
+//! drop and rename). Without a database (parse time, `compile`), lookups
+//! answer "nothing there" and operations that need one say so.
+//!
+//! Operations that change the database run SQL from overridable macros
+//! (`create_schema`, `drop_relation`, ...); Rust keeps the relation cache
+//! in step with them.
+
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Object, Value};
+use minijinja::{Error, ErrorKind, State};
+
+use crate::adapter::{Column, Db, RelationInfo, RelationKind, Response};
+use crate::jinja::agate::AgateTable;
+use crate::jinja::context::Ctx;
+use crate::jinja::methods::List;
+use crate::jinja::relation::{quote_identifier, Relation};
+
+fn db_error(e: crate::adapter::DbError) -> Error {
+    Error::new(ErrorKind::InvalidOperation, e.message)
+}
+
+fn no_database(method: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("adapter.{method}() needs a database connection, which this command does not open"),
+    )
+}
+
+/// Positional argument `i`, or keyword `name`.
+fn arg(
+    pos: &[Value],
+    kwargs: &Option<Kwargs>,
+    i: usize,
+    name: &str,
+) -> Result<Option<Value>, Error> {
+    if let Some(v) = pos.get(i) {
+        return Ok(Some(v.clone()));
+    }
+    match kwargs {
+        Some(k) => k.get::<Option<Value>>(name),
+        None => Ok(None),
+    }
+}
+
+fn text(v: &Option<Value>) -> Option<String> {
+    v.as_ref()
+        .filter(|v| !v.is_none() && !v.is_undefined())
+        .map(|v| v.to_string())
+}
+
+/// A relation argument's (database, schema, identifier, type).
+fn parts(v: &Value) -> (String, String, String, Option<String>) {
+    let get = |k: &str| {
+        v.get_attr(k)
+            .ok()
+            .filter(|x| !x.is_none() && !x.is_undefined())
+            .map(|x| x.to_string())
+    };
+    (
+        get("database").unwrap_or_default(),
+        get("schema").unwrap_or_default(),
+        get("identifier").unwrap_or_default(),
+        get("type"),
+    )
+}
+
+fn relation_value(info: &RelationInfo) -> Value {
+    Relation::new(&info.database, &info.schema, &info.identifier)
+        .with_kind(Some(info.kind.as_str()))
+        .to_value()
+}
+
+/// The response of a statement, as `load_result(...).response` shows it.
+pub fn response_value(r: &Response) -> Value {
+    crate::jinja::to_value(serde_json::json!({
+        "_message": r.message,
+        "rows_affected": r.rows_affected,
+        "code": r.message,
+    }))
+}
+
+pub fn adapter_method(
+    ctx: &Ctx,
+    state: &mut State<'_, '_>,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
+    let _ = state;
+    let (pos, kwargs) = match args.last().and_then(crate::jinja::kwargs_of) {
+        Some(k) => (&args[..args.len() - 1], Some(k)),
+        None => (args, None),
+    };
+    let db = ctx.scope.db.as_ref();
+    match method {
+        "dispatch" => {
+            let name = text(&arg(pos, &kwargs, 0, "macro_name")?).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::MissingArgument,
+                    "adapter.dispatch() needs a macro name",
+                )
+            })?;
+            let namespace = text(&arg(pos, &kwargs, 1, "macro_namespace")?);
+            let _ = arg(pos, &kwargs, 2, "packages")?;
+            dispatch(ctx, &name, namespace.as_deref())
+        }
+        "quote" | "quote_as_configured" | "quote_seed_column" => Ok(Value::from(quote_identifier(
+            &text(&arg(pos, &kwargs, 0, "identifier")?).unwrap_or_default(),
+        ))),
+        "type" => Ok(Value::from("duckdb")),
+        "config" => Ok(crate::jinja::to_value(serde_json::json!({}))),
+        "get_relation" | "load_relation" => {
+            let (database, schema, identifier) = if method == "load_relation" {
+                let r = arg(pos, &kwargs, 0, "relation")?.unwrap_or_default();
+                let (d, s, i, _) = parts(&r);
+                (d, s, i)
+            } else {
+                (
+                    text(&arg(pos, &kwargs, 0, "database")?).unwrap_or_default(),
+                    text(&arg(pos, &kwargs, 1, "schema")?).unwrap_or_default(),
+                    text(&arg(pos, &kwargs, 2, "identifier")?).unwrap_or_default(),
+                )
+            };
+            let Some(db) = db else {
+                return Ok(Value::from(()));
+            };
+            let found = db
+                .cache
+                .get(db.conn().as_mut(), &database, &schema, &identifier)
+                .map_err(db_error)?;
+            Ok(found
+                .as_ref()
+                .map(relation_value)
+                .unwrap_or(Value::from(())))
+        }
+        "already_exists" => {
+            let schema = text(&arg(pos, &kwargs, 0, "schema")?).unwrap_or_default();
+            let name = text(&arg(pos, &kwargs, 1, "name")?).unwrap_or_default();
+            let Some(db) = db else {
+                return Ok(Value::from(false));
+            };
+            let database = ctx
+                .scope
+                .jinja
+                .target
+                .get_attr("database")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let found = db
+                .cache
+                .get(db.conn().as_mut(), &database, &schema, &name)
+                .map_err(db_error)?;
+            Ok(Value::from(found.is_some()))
+        }
+        "get_columns_in_relation" => {
+            let r = arg(pos, &kwargs, 0, "relation")?.unwrap_or_default();
+            let Some(db) = db else {
+                return Ok(List::new_value(Vec::new()));
+            };
+            let (d, s, i, _) = parts(&r);
+            let described = db.conn().describe_relation(&d, &s, &i).map_err(db_error)?;
+            Ok(columns_value(described.map(|(_, c)| c).unwrap_or_default()))
+        }
+        "get_missing_columns" => {
+            let from = arg(pos, &kwargs, 0, "from_relation")?.unwrap_or_default();
+            let to = arg(pos, &kwargs, 1, "to_relation")?.unwrap_or_default();
+            let Some(db) = db else {
+                return Ok(List::new_value(Vec::new()));
+            };
+            let cols = |v: &Value| -> Result<Vec<Column>, Error> {
+                let (d, s, i, _) = parts(v);
+                Ok(db
+                    .conn()
+                    .describe_relation(&d, &s, &i)
+                    .map_err(db_error)?
+                    .map(|(_, c)| c)
+                    .unwrap_or_default())
+            };
+            let (from_cols, to_cols) = (cols(&from)?, cols(&to)?);
+            let missing: Vec<Column> = from_cols
+                .into_iter()
+                .filter(|c| !to_cols.iter().any(|t| t.name.eq_ignore_ascii_case(&c.name)))
+                .collect();
+            Ok(columns_value(missing))
+        }
+        "list_relations_without_caching" | "list_relations" => {
+            let r = arg(pos, &kwargs, 0, "schema_relation")?.unwrap_or_default();
+            let Some(db) = db else {
+                return Ok(List::new_value(Vec::new()));
+            };
+            let (d, s, _, _) = parts(&r);
+            let listed = db.conn().list_relations(&d, &s).map_err(db_error)?;
+            Ok(List::new_value(listed.iter().map(relation_value).collect()))
+        }
+        "list_schemas" => {
+            let database = text(&arg(pos, &kwargs, 0, "database")?).unwrap_or_default();
+            let Some(db) = db else {
+                return Ok(List::new_value(Vec::new()));
+            };
+            let sql = format!(
+                "select schema_name from information_schema.schemata where catalog_name ilike '{}'",
+                database.replace('\'', "''")
+            );
+            let t = db.conn().query(&sql).map_err(db_error)?;
+            Ok(List::new_value(
+                t.rows
+                    .iter()
+                    .map(|r| Value::from(r[0].to_string()))
+                    .collect(),
+            ))
+        }
+        "check_schema_exists" => {
+            let database = text(&arg(pos, &kwargs, 0, "database")?).unwrap_or_default();
+            let schema = text(&arg(pos, &kwargs, 1, "schema")?).unwrap_or_default();
+            let Some(db) = db else {
+                return Ok(Value::from(false));
+            };
+            let sql = format!(
+                "select count(*) from information_schema.schemata where catalog_name ilike '{}' and schema_name ilike '{}'",
+                database.replace('\'', "''"),
+                schema.replace('\'', "''")
+            );
+            let t = db.conn().query(&sql).map_err(db_error)?;
+            Ok(Value::from(
+                t.rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .is_some_and(|c| c.to_string() != "0"),
+            ))
+        }
+        "execute" => {
+            let sql = text(&arg(pos, &kwargs, 0, "sql")?).unwrap_or_default();
+            let fetch = arg(pos, &kwargs, 2, "fetch")?.is_some_and(|v| v.is_true());
+            let auto_begin = arg(pos, &kwargs, 1, "auto_begin")?.is_some_and(|v| v.is_true());
+            let _ = arg(pos, &kwargs, 3, "limit")?;
+            let Some(db) = db else {
+                return Err(no_database(method));
+            };
+            let mut conn = db.conn();
+            ctx.scope
+                .executed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(sql.clone());
+            // As dbt: a statement that auto-begins joins (or opens) the node's transaction.
+            if auto_begin && db.adapter.transactional_ddl() && !conn.in_transaction() {
+                conn.begin().map_err(db_error)?;
+            }
+            if fetch {
+                let table = conn.query(&sql).map_err(db_error)?;
+                let response = Response {
+                    message: "OK".into(),
+                    rows_affected: Some(table.rows.len() as i64),
+                };
+                Ok(Value::from(vec![
+                    response_value(&response),
+                    AgateTable::from_table(&table),
+                ]))
+            } else {
+                let response = conn.execute(&sql).map_err(db_error)?;
+                Ok(Value::from(vec![
+                    response_value(&response),
+                    AgateTable::empty(),
+                ]))
+            }
+        }
+        "commit" => {
+            if let Some(db) = db {
+                let mut conn = db.conn();
+                if conn.in_transaction() {
+                    conn.commit().map_err(db_error)?;
+                }
+            }
+            Ok(Value::from(""))
+        }
+        "begin" => {
+            if let Some(db) = db {
+                let mut conn = db.conn();
+                if !conn.in_transaction() {
+                    conn.begin().map_err(db_error)?;
+                }
+            }
+            Ok(Value::from(""))
+        }
+        "create_schema" | "drop_schema" | "drop_relation" | "truncate_relation"
+        | "rename_relation" => {
+            let Some(db) = db else {
+                return if ctx.scope.execute {
+                    Err(no_database(method))
+                } else {
+                    Ok(Value::from(""))
+                };
+            };
+            change(ctx, db, method, pos, &kwargs)
+        }
+        "cache_added" | "cache_dropped" | "cache_renamed" => {
+            if let Some(db) = db {
+                let r = arg(pos, &kwargs, 0, "relation")?.unwrap_or_default();
+                let (d, s, i, t) = parts(&r);
+                match method {
+                    "cache_added" => db.cache.add(&d, &s, &i, kind_of(t.as_deref())),
+                    "cache_dropped" => db.cache.remove(&d, &s, &i),
+                    _ => {
+                        let to = arg(pos, &kwargs, 1, "to_relation")?.unwrap_or_default();
+                        let (_, _, to_i, _) = parts(&to);
+                        db.cache.rename(&info(&r), &to_i);
+                    }
+                }
+            }
+            Ok(Value::from(""))
+        }
+        "expand_target_column_types" | "persist_docs" => Ok(Value::from("")),
+        _ => {
+            if ctx.scope.execute {
+                Err(Error::new(
+                    ErrorKind::UnknownMethod,
+                    format!("the adapter has no method '{method}'"),
+                ))
+            } else {
+                Ok(Value::from(()))
+            }
+        }
+    }
+}
+
+fn kind_of(t: Option<&str>) -> RelationKind {
+    match t {
+        Some("view") => RelationKind::View,
+        _ => RelationKind::Table,
+    }
+}
+
+fn info(v: &Value) -> RelationInfo {
+    let (database, schema, identifier, t) = parts(v);
+    RelationInfo {
+        database,
+        schema,
+        identifier,
+        kind: kind_of(t.as_deref()),
+    }
+}
+
+/// Runs the macro of the same name (its SQL lives in templates) and keeps
+/// the relation cache in step.
+pub fn change(
+    ctx: &Ctx,
+    db: &Db,
+    method: &str,
+    pos: &[Value],
+    kwargs: &Option<Kwargs>,
+) -> Result<Value, Error> {
+    let macros = &ctx.scope.jinja.macros;
+    let idx = macros.resolve(&ctx.package, method).ok_or_else(|| {
+        Error::new(
+            ErrorKind::UnknownFunction,
+            format!("no macro '{method}' to run adapter.{method}()"),
+        )
+    })?;
+    let relation = arg(pos, kwargs, 0, "relation")?.unwrap_or_default();
+    let mut call_args = vec![relation.clone()];
+    if method == "rename_relation" {
+        call_args.push(arg(pos, kwargs, 1, "to_relation")?.unwrap_or_default());
+    }
+    ctx.call_macro(idx, &call_args)?;
+    let (d, s, i, _) = parts(&relation);
+    match method {
+        // `create schema if not exists` says nothing about what the schema holds.
+        "create_schema" => {}
+        "drop_schema" => db.cache.forget_schema(&d, &s),
+        "drop_relation" => db.cache.remove(&d, &s, &i),
+        "rename_relation" => {
+            let (_, _, to_i, _) = parts(&call_args[1]);
+            db.cache.rename(&info(&relation), &to_i);
+        }
+        _ => {}
+    }
+    Ok(Value::from(""))
+}
+
+/// Columns as templates see them (dbt's Column: name, data_type, dtype, is_string(), ...).
+fn columns_value(cols: Vec<Column>) -> Value {
+    List::new_value(
+        cols.into_iter()
+            .map(|c| Value::from_object(ColumnObj(c)))
+            .collect(),
+    )
+}
+
+#[derive(Debug)]
+pub struct ColumnObj(pub Column);
+
+impl Object for ColumnObj {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let c = &self.0;
+        Some(match key.as_str()? {
+            "name" | "column" => Value::from(c.name.clone()),
+            "quoted" => Value::from(quote_identifier(&c.name)),
+            "data_type" | "dtype" => Value::from(c.data_type.clone()),
+            _ => return None,
+        })
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        let t = self.0.data_type.to_uppercase();
+        let is = |prefixes: &[&str]| prefixes.iter().any(|p| t.starts_with(p));
+        Ok(Value::from(match method {
+            "is_string" => is(&["VARCHAR", "TEXT", "STRING", "CHAR"]),
+            "is_integer" => is(&[
+                "INT", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
+            ]),
+            "is_float" => is(&["DOUBLE", "FLOAT", "REAL"]),
+            "is_numeric" => is(&["DECIMAL", "NUMERIC"]),
+            "is_number" => is(&[
+                "INT", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "DOUBLE", "FLOAT", "REAL",
+                "DECIMAL", "NUMERIC",
+            ]),
+            _ => return Err(Error::from(ErrorKind::UnknownMethod)),
+        }))
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<Column {} ({})>", self.0.name, self.0.data_type)
+    }
+}
+
+/// adapter.dispatch: the first of `<adapter>__name`, `default__name` found in
+/// the namespace's search order (root project first when a package is named).
+pub fn dispatch(ctx: &Ctx, name: &str, namespace: Option<&str>) -> Result<Value, Error> {
+    let jinja = &ctx.scope.jinja;
+    let macros = &jinja.macros;
+    let search: Vec<Option<String>> = match namespace {
+        None => vec![None],
+        Some(ns) => match jinja.dispatch.get(ns) {
+            Some(order) => order.iter().cloned().map(Some).collect(),
+            None if ns != jinja.root_package && macros.has_package(ns) && ns != "dbt" => {
+                vec![Some(jinja.root_package.clone()), Some(ns.to_string())]
+            }
+            None => vec![Some(ns.to_string())],
+        },
+    };
+    let mut tried = Vec::new();
+    for pkg in &search {
+        for prefix in ["duckdb", "default"] {
+            let candidate = format!("{prefix}__{name}");
+            let found = match pkg {
+                None => macros.resolve(&ctx.package, &candidate),
+                Some(p) => macros.in_package(p, &candidate),
+            };
+            tried.push(match pkg {
+                None => candidate.clone(),
+                Some(p) => format!("{p}.{candidate}"),
+            });
+            if let Some(i) = found {
+                return Ok(macros.value(i));
+            }
+        }
+    }
+    // dbt also accepts a plain macro of that name from the namespace.
+    if let Some(ns) = namespace {
+        if let Some(i) = macros.in_package(ns, name) {
+            return Ok(macros.value(i));
+        }
+    }
+    Err(Error::new(
+        ErrorKind::UnknownFunction,
+        format!(
+            "adapter.dispatch found no macro '{name}' in namespace '{}' (searched for: {})",
+            namespace.unwrap_or("<current>"),
+            tried.join(", ")
+        ),
+    ))
+}

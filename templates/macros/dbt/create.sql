@@ -1,0 +1,75 @@
+{#- The statements that build models. -#}
+
+{% macro get_create_table_as_sql(temporary, relation, sql) -%}
+    {{ return(adapter.dispatch('get_create_table_as_sql', 'dbt')(temporary, relation, sql)) }}
+{%- endmacro %}
+
+{% macro default__get_create_table_as_sql(temporary, relation, sql) -%}
+    {{ return(create_table_as(temporary, relation, sql)) }}
+{%- endmacro %}
+
+{% macro create_table_as(temporary, relation, compiled_code, language='sql') -%}
+    {{ return(adapter.dispatch('create_table_as', 'dbt')(temporary, relation, compiled_code, language)) }}
+{%- endmacro %}
+
+{#- Replacing inside the run's transaction is atomic in DuckDB: until the
+    commit, readers keep seeing the previous table. -#}
+{% macro default__create_table_as(temporary, relation, sql, language='sql') -%}
+    {%- set sql_header = config.get('sql_header', none) -%}
+    {{ sql_header if sql_header is not none }}
+    create {% if temporary %}temporary table{% else %}or replace table{% endif %} {{ relation }} as (
+{{ sql }}
+    )
+{%- endmacro %}
+
+{% macro get_create_view_as_sql(relation, sql) -%}
+    {{ return(adapter.dispatch('get_create_view_as_sql', 'dbt')(relation, sql)) }}
+{%- endmacro %}
+
+{% macro default__get_create_view_as_sql(relation, sql) -%}
+    {{ return(create_view_as(relation, sql)) }}
+{%- endmacro %}
+
+{% macro create_view_as(relation, sql) -%}
+    {{ return(adapter.dispatch('create_view_as', 'dbt')(relation, sql)) }}
+{%- endmacro %}
+
+{% macro default__create_view_as(relation, sql) -%}
+    {%- set sql_header = config.get('sql_header', none) -%}
+    {{ sql_header if sql_header is not none }}
+    create or replace view {{ relation }} as (
+{{ sql }}
+    )
+{%- endmacro %}
+
+{#- persist_docs: descriptions as table and column comments. -#}
+{% macro persist_docs(relation, model, for_relation=true, for_columns=true) -%}
+    {{ return(adapter.dispatch('persist_docs', 'dbt')(relation, model, for_relation, for_columns)) }}
+{%- endmacro %}
+
+{% macro default__persist_docs(relation, model, for_relation, for_columns) -%}
+    {%- if for_relation and config.persist_relation_docs() and model.description -%}
+        {%- call statement('persist_relation_docs') -%}
+            comment on {{ relation.type or 'table' }} {{ relation }} is '{{ model.description | replace("'", "''") }}'
+        {%- endcall -%}
+    {%- endif -%}
+    {%- if for_columns and config.persist_column_docs() and model.columns -%}
+        {%- set existing = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {%- for column in model.columns.values() if column.description and column.name | lower in existing -%}
+            {%- call statement('persist_column_docs') -%}
+                comment on column {{ relation }}.{{ adapter.quote(column.name) }} is '{{ column.description | replace("'", "''") }}'
+            {%- endcall -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- DuckDB has no grants: say so once per model that asks for them. -#}
+{% macro apply_grants(relation, grant_config, should_revoke=true) -%}
+    {{ return(adapter.dispatch('apply_grants', 'dbt')(relation, grant_config, should_revoke)) }}
+{%- endmacro %}
+
+{% macro default__apply_grants(relation, grant_config, should_revoke=true) -%}
+    {%- if grant_config -%}
+        {% do exceptions.warn("grants on " ~ relation ~ " are ignored: DuckDB has no grants") %}
+    {%- endif -%}
+{%- endmacro %}

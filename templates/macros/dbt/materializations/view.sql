@@ -1,0 +1,25 @@
+{#- view: replaced in one transaction; a relation of another type under the
+    same name is dropped in that transaction too. -#}
+{% materialization view, default %}
+    {%- set target_relation = this.incorporate(type='view') -%}
+    {%- set existing_relation = load_relation(this) -%}
+
+    {{ run_hooks(pre_hooks, inside_transaction=false) }}
+    {{ run_hooks(pre_hooks, inside_transaction=true) }}
+
+    {%- if existing_relation is not none and existing_relation.type != 'view' -%}
+        {{ adapter.drop_relation(existing_relation) }}
+    {%- endif -%}
+
+    {% call statement('main') -%}
+        {{ get_create_view_as_sql(target_relation, sql) }}
+    {%- endcall %}
+
+    {% do persist_docs(target_relation, model) %}
+    {% do apply_grants(target_relation, config.get('grants')) %}
+    {{ run_hooks(post_hooks, inside_transaction=true) }}
+    {{ adapter.commit() }}
+    {{ run_hooks(post_hooks, inside_transaction=false) }}
+
+    {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
