@@ -260,6 +260,11 @@ impl Connection for DuckDbConnection {
         schema: &str,
         identifier: &str,
     ) -> DbResult<Option<(RelationInfo, Vec<Column>)>> {
+        // A bare identifier is a temporary table: DuckDB keeps those in temp.main.
+        let (database, schema) = match (database, schema) {
+            ("", "") => ("temp", "main"),
+            other => other,
+        };
         let kind = self.rows(
             "select table_type from information_schema.tables where table_catalog ilike ? and table_schema ilike ? and table_name ilike ?",
             &[database, schema, identifier],

@@ -118,3 +118,53 @@ pub fn copy_dir(src: &Path, dst: &Path) {
         }
     }
 }
+
+impl Project {
+    /// Rows of a query on the project's DuckDB file, as text (NULL as "NULL").
+    pub fn query(&self, db_file: &str, sql: &str) -> Vec<Vec<String>> {
+        let conn = duckdb::Connection::open(self.dir.join(db_file)).expect("open database");
+        let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let mut rows = stmt.query([]).expect("query");
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().expect("row") {
+            let n = row.as_ref().column_count();
+            let mut cells = Vec::new();
+            for i in 0..n {
+                let v: duckdb::types::Value = row.get(i).expect("value");
+                cells.push(match v {
+                    duckdb::types::Value::Null => "NULL".to_string(),
+                    duckdb::types::Value::Text(s) => s,
+                    duckdb::types::Value::Boolean(b) => b.to_string(),
+                    duckdb::types::Value::Int(i) => i.to_string(),
+                    duckdb::types::Value::BigInt(i) => i.to_string(),
+                    duckdb::types::Value::HugeInt(i) => i.to_string(),
+                    duckdb::types::Value::Double(f) => f.to_string(),
+                    other => format!("{other:?}"),
+                });
+            }
+            out.push(cells);
+        }
+        out
+    }
+
+    /// A single-column query's values.
+    pub fn column(&self, db_file: &str, sql: &str) -> Vec<String> {
+        self.query(db_file, sql)
+            .into_iter()
+            .map(|mut r| r.remove(0))
+            .collect()
+    }
+}
+
+/// dbt_project.yml + profiles.yml (a DuckDB file `db.duckdb`) for run tests.
+pub fn run_project(files: &[(&str, &str)]) -> Project {
+    let mut all: Vec<(&str, &str)> = vec![
+        ("dbt_project.yml", "name: proj\nprofile: proj\nconfig-version: 2\n"),
+        ("profiles.yml", "proj:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: db.duckdb\n      threads: 4\n"),
+    ];
+    for f in files {
+        all.retain(|(name, _)| name != &f.0);
+        all.push(*f);
+    }
+    Project::with_files(&all)
+}
