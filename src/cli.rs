@@ -35,6 +35,11 @@ pub enum Command {
     Seed(RunArgs),
     /// Build the selected models in the database, in dependency order.
     Run(RunArgs),
+    /// Run the selected data tests (and unit tests) on the built relations.
+    Test(RunArgs),
+    /// Seed, run, snapshot and test the selected nodes in one DAG order; a
+    /// failing test skips the nodes downstream of what it tests.
+    Build(RunArgs),
 }
 
 /// Where the project is and how to connect: shared by every command that reads a project.

@@ -51,6 +51,23 @@ pub fn run(cli: Cli) -> Result<i32> {
             output::init(args.project.log_format);
             run::run(&args, "run", &[ResourceType::Model])
         }
+        Command::Test(args) => {
+            output::init(args.project.log_format);
+            run::run(&args, "test", &[ResourceType::Test])
+        }
+        Command::Build(args) => {
+            output::init(args.project.log_format);
+            run::run(
+                &args,
+                "build",
+                &[
+                    ResourceType::Seed,
+                    ResourceType::Model,
+                    ResourceType::Snapshot,
+                    ResourceType::Test,
+                ],
+            )
+        }
     }
 }
 

@@ -19,6 +19,7 @@ pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
     let options = RunOptions {
         threads: session.project.target.threads,
         fail_fast: args.fail_fast,
+        tests_gate_children: which == "build",
     };
     let outcome = exec::execute(&session, &ids, &options)?;
     let target = session.project.target_dir();

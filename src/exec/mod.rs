@@ -31,6 +31,8 @@ use scheduler::{Scheduler, SkipReason};
 pub struct RunOptions {
     pub threads: usize,
     pub fail_fast: bool,
+    /// `build`: a node's children wait for its tests, and a failing test skips them.
+    pub tests_gate_children: bool,
 }
 
 pub struct RunOutcome {
@@ -104,7 +106,10 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     }
     create_schemas(&compiler, &main, &runnable)?;
 
-    let parents = scheduled_parents(session, &runnable);
+    let mut parents = scheduled_parents(session, &runnable);
+    if opts.tests_gate_children {
+        add_test_gates(session, &runnable, &mut parents);
+    }
     let scheduler = Scheduler::new(&parents);
     let rc = RunContext {
         compiler: &compiler,
@@ -228,6 +233,51 @@ fn scheduled_parents(session: &Session, runnable: &[&Node]) -> Vec<Vec<usize>> {
                 .collect()
         })
         .collect()
+}
+
+/// dbt build: the children of a tested node wait for its tests. A test on
+/// several nodes gates only the children that depend on all of them.
+fn add_test_gates(session: &Session, runnable: &[&Node], parents: &mut [Vec<usize>]) {
+    let index: HashMap<&str, usize> = runnable
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.unique_id.as_str(), i))
+        .collect();
+    let dag = &session.dag;
+    let mut ancestors: HashMap<usize, crate::graph::NodeSet> = HashMap::new();
+    for (t, test) in runnable
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.resource_type == ResourceType::Test)
+    {
+        let tested: Vec<usize> = test
+            .depends_on_nodes
+            .iter()
+            .filter_map(|p| dag.position(p))
+            .collect();
+        let mut gated: BTreeSet<usize> = BTreeSet::new();
+        for &p in &tested {
+            for c in dag.children_of(p) {
+                let Some(&ci) = index.get(dag.id(c)) else {
+                    continue;
+                };
+                if runnable[ci].resource_type == ResourceType::Test {
+                    continue;
+                }
+                let up = ancestors
+                    .entry(c)
+                    .or_insert_with(|| dag.select_parents(&std::iter::once(c).collect(), None));
+                if tested.iter().all(|p| up.contains(p)) {
+                    gated.insert(ci);
+                }
+            }
+        }
+        for ci in gated {
+            if !parents[ci].contains(&t) {
+                parents[ci].push(t);
+            }
+        }
+    }
 }
 
 /// Creates every schema the run writes to, once, before any node runs (so

@@ -131,18 +131,24 @@ pub fn run_node(
         completed_at: Utc::now(),
     });
     match outcome {
-        Ok((rows, executed)) => {
-            result.rows_affected = rows;
+        Ok(done) => {
+            result.rows_affected = done.rows;
             result.message = match node.resource_type {
-                ResourceType::Seed => format!("INSERT {}", rows.unwrap_or(0)),
+                ResourceType::Seed => format!("INSERT {}", done.rows.unwrap_or(0)),
                 _ => "OK".to_string(),
             };
-            let run_path = rc
+            if node.resource_type == ResourceType::Test {
+                test_verdict(node, done.main_row.as_deref(), &mut result);
+            }
+            let mut run_path = rc
                 .target_dir
                 .join("run")
                 .join(&node.package_name)
                 .join(&node.original_file_path);
-            write_file(&run_path, &executed.join(";\n\n"));
+            if node.test.is_some() {
+                run_path.push(&node.path);
+            }
+            write_file(&run_path, &done.executed.join(";\n\n"));
         }
         Err(message) => {
             result.status = Status::Error;
@@ -154,14 +160,71 @@ pub fn run_node(
     (result, Some(compiled))
 }
 
-/// Calls the node's materialization. Returns rows affected by the main
-/// statement and every statement executed, or the error's message.
+/// What a materialization did.
+struct Materialized {
+    /// Rows affected by the `main` statement.
+    rows: Option<i64>,
+    /// The first row the `main` statement returned (tests: failures, should_warn, should_error).
+    main_row: Option<Vec<Value>>,
+    /// Every statement executed, in order.
+    executed: Vec<String>,
+}
+
+/// A test's status from dbt's wrapper query: failures, should_warn, should_error.
+fn test_verdict(node: &Node, row: Option<&[Value]>, result: &mut NodeResult) {
+    let Some(row) = row else {
+        result.status = Status::Error;
+        result.message = "the test query returned no row".into();
+        return;
+    };
+    let failures = row.first().and_then(|v| v.as_i64()).unwrap_or(0);
+    let should_warn = row.get(1).is_some_and(|v| v.is_true());
+    let should_error = row.get(2).is_some_and(|v| v.is_true());
+    let severity = node
+        .config
+        .get_str("severity")
+        .unwrap_or("ERROR")
+        .to_ascii_uppercase();
+    result.failures = Some(failures);
+    result.rows_affected = None;
+    let (status, condition) = if severity == "ERROR" && should_error {
+        (
+            Status::Fail,
+            node.config
+                .get_str("error_if")
+                .unwrap_or("!= 0")
+                .to_string(),
+        )
+    } else if should_warn {
+        (
+            Status::Warn,
+            node.config.get_str("warn_if").unwrap_or("!= 0").to_string(),
+        )
+    } else {
+        (Status::Pass, String::new())
+    };
+    result.status = status;
+    result.message = match status {
+        Status::Pass => "PASS".into(),
+        _ => format!(
+            "Got {failures} result{}, configured to {} if {condition}",
+            if failures == 1 { "" } else { "s" },
+            if status == Status::Fail {
+                "fail"
+            } else {
+                "warn"
+            }
+        ),
+    };
+}
+
+/// Calls the node's materialization; returns what it did, or the error's message.
 fn materialize(
     rc: &RunContext,
     node: &Node,
     compiled: &Compiled,
     db: &Db,
-) -> Result<(Option<i64>, Vec<String>), String> {
+) -> Result<Materialized, String> {
     let jinja = &rc.compiler.jinja;
     let name = node.materialized();
     let Some(idx) = find_materialization(jinja, name) else {
@@ -238,18 +301,31 @@ fn materialize(
             }
         }
     }
-    let rows = scope
+    let main = scope
         .results
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get("main")
+        .cloned();
+    let rows = main
+        .as_ref()
         .and_then(|r| r.get_attr("response").ok())
         .and_then(|resp| resp.get_attr("rows_affected").ok())
         .and_then(|v| v.as_i64());
+    let main_row = main
+        .as_ref()
+        .and_then(|r| r.get_attr("table").ok())
+        .and_then(|t| t.get_item(&Value::from(0)).ok())
+        .filter(|row| !row.is_undefined() && !row.is_none())
+        .and_then(|row| row.try_iter().ok().map(|it| it.collect()));
     let executed = scope
         .executed
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    Ok((rows, executed))
+    Ok(Materialized {
+        rows,
+        main_row,
+        executed,
+    })
 }
