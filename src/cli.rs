@@ -197,6 +197,7 @@ pub enum ResourceTypeArg {
     Exposure,
     Analysis,
     Macro,
+    UnitTest,
     All,
     Default,
 }

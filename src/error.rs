@@ -30,6 +30,16 @@ impl Location {
         }
     }
 
+    /// A line of a file, without its text.
+    pub fn line(file: impl Into<PathBuf>, line: usize) -> Location {
+        Location {
+            file: file.into(),
+            line: line.max(1),
+            col: 1,
+            snippet: None,
+        }
+    }
+
     /// A location naming only a file (no line known).
     pub fn file(file: impl Into<PathBuf>) -> Location {
         Location {

@@ -158,3 +158,60 @@ fn selectors_select_what_dbt_selects() {
     }
     assert!(checked >= 30, "all cases ran");
 }
+
+/// dbt seed + run + test: every data and unit test gets dbt's verdict and
+/// failure count, with the project as it stands and with a var that makes
+/// a test fail.
+#[test]
+fn test_verdicts_match_dbt() {
+    let p = Project::example();
+    for args in [&["seed"][..], &["run"]] {
+        let (code, _, err) = p.run(args);
+        assert_eq!(code, 0, "{err}");
+    }
+    for (reference_file, vars) in [
+        ("test_verdicts.txt", None),
+        (
+            "test_verdicts_failing.txt",
+            Some("{payment_methods: [credit_card, coupon]}"),
+        ),
+    ] {
+        let mut args = vec!["test"];
+        if let Some(v) = vars {
+            args.extend(["--vars", v]);
+        }
+        p.run(&args);
+        let r: Value =
+            serde_json::from_str(&p.read("target/run_results.json")).expect("run_results");
+        let mut ours: Vec<String> = r["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter(|x| {
+                !x["unique_id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("operation.")
+            })
+            .map(|x| {
+                let failures = x["failures"]
+                    .as_i64()
+                    .map_or("None".to_string(), |f| f.to_string());
+                format!(
+                    "{} {} {failures}",
+                    x["unique_id"].as_str().unwrap_or(""),
+                    x["status"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        ours.sort();
+        let theirs: Vec<String> = reference(reference_file)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            ours, theirs,
+            "verdicts differ from dbt's ({reference_file})"
+        );
+    }
+}

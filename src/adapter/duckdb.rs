@@ -33,6 +33,13 @@ fn sql_literal(s: &str) -> String {
 }
 
 impl DuckDbAdapter {
+    /// A fresh, empty in-memory database (unit tests run in one of these).
+    pub fn in_memory() -> Result<DuckDbAdapter> {
+        Ok(DuckDbAdapter {
+            root: Mutex::new(open_connection(None)?),
+        })
+    }
+
     /// Opens the target's database and applies its extensions, settings and attachments.
     pub fn open(target: &Target, project_dir: &Path) -> Result<DuckDbAdapter> {
         let path = target.duckdb_path(project_dir);

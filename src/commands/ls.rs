@@ -9,13 +9,14 @@ use crate::manifest::ResourceType;
 use crate::output;
 
 /// What `ls` lists when --resource-type is not given (dbt leaves out analyses).
-const DEFAULT_TYPES: [ResourceType; 6] = [
+const DEFAULT_TYPES: [ResourceType; 7] = [
     ResourceType::Model,
     ResourceType::Seed,
     ResourceType::Snapshot,
     ResourceType::Test,
     ResourceType::Source,
     ResourceType::Exposure,
+    ResourceType::UnitTest,
 ];
 
 const JSON_KEYS: [&str; 9] = [
@@ -61,6 +62,7 @@ fn resource_types(args: &[ResourceTypeArg]) -> Vec<ResourceType> {
             ResourceTypeArg::Source => Some(ResourceType::Source),
             ResourceTypeArg::Exposure => Some(ResourceType::Exposure),
             ResourceTypeArg::Analysis => Some(ResourceType::Analysis),
+            ResourceTypeArg::UnitTest => Some(ResourceType::UnitTest),
             _ => None,
         })
         .collect()

@@ -53,7 +53,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Test(args) => {
             output::init(args.project.log_format);
-            run::run(&args, "test", &[ResourceType::Test])
+            run::run(&args, "test", &[ResourceType::Test, ResourceType::UnitTest])
         }
         Command::Build(args) => {
             output::init(args.project.log_format);
@@ -65,6 +65,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                     ResourceType::Model,
                     ResourceType::Snapshot,
                     ResourceType::Test,
+                    ResourceType::UnitTest,
                 ],
             )
         }

@@ -273,6 +273,13 @@ pub fn compiled_path(node: &Node) -> PathBuf {
     if node.test.is_some() {
         p.push(&node.path);
     }
+    if node.unit.is_some() {
+        // As dbt: under the YAML file, in its folder, named after the test.
+        let folder = Path::new(&node.original_file_path)
+            .parent()
+            .unwrap_or(Path::new(""));
+        p.push(folder.join(format!("{}.sql", node.name)));
+    }
     p
 }
 

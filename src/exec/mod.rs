@@ -7,6 +7,7 @@ pub mod node;
 pub mod report;
 pub mod result;
 pub mod scheduler;
+pub mod unit;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -107,6 +108,7 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     create_schemas(&compiler, &main, &runnable)?;
 
     let mut parents = scheduled_parents(session, &runnable);
+    unit_tests_first(&runnable, &mut parents);
     if opts.tests_gate_children {
         add_test_gates(session, &runnable, &mut parents);
     }
@@ -235,6 +237,30 @@ fn scheduled_parents(session: &Session, runnable: &[&Node]) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// Unit tests need nothing built; their model waits for them (as in dbt build,
+/// a failing unit test skips the model).
+fn unit_tests_first(runnable: &[&Node], parents: &mut [Vec<usize>]) {
+    let index: HashMap<&str, usize> = runnable
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.unique_id.as_str(), i))
+        .collect();
+    for (u, node) in runnable
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.resource_type == ResourceType::UnitTest)
+    {
+        parents[u].clear();
+        for model in &node.depends_on_nodes {
+            if let Some(&m) = index.get(model.as_str()) {
+                if !parents[m].contains(&u) {
+                    parents[m].push(u);
+                }
+            }
+        }
+    }
+}
+
 /// dbt build: the children of a tested node wait for its tests. A test on
 /// several nodes gates only the children that depend on all of them.
 fn add_test_gates(session: &Session, runnable: &[&Node], parents: &mut [Vec<usize>]) {
@@ -261,7 +287,11 @@ fn add_test_gates(session: &Session, runnable: &[&Node], parents: &mut [Vec<usiz
                 let Some(&ci) = index.get(dag.id(c)) else {
                     continue;
                 };
-                if runnable[ci].resource_type == ResourceType::Test {
+                // Unit tests run before their model; gating them would loop.
+                if matches!(
+                    runnable[ci].resource_type,
+                    ResourceType::Test | ResourceType::UnitTest
+                ) {
                     continue;
                 }
                 let up = ancestors
@@ -280,12 +310,18 @@ fn add_test_gates(session: &Session, runnable: &[&Node], parents: &mut [Vec<usiz
     }
 }
 
+/// A test that keeps its failing rows needs its audit schema.
+fn stores_failures(n: &Node) -> bool {
+    n.resource_type == ResourceType::Test
+        && n.config.get("store_failures").and_then(Json::as_bool) == Some(true)
+}
+
 /// Creates every schema the run writes to, once, before any node runs (so
 /// parallel workers never race to create the same schema).
 fn create_schemas(compiler: &Compiler, db: &Db, nodes: &[&Node]) -> Result<()> {
     let schemas: BTreeSet<(String, String)> = nodes
         .iter()
-        .filter(|n| n.is_relational())
+        .filter(|n| n.is_relational() || stores_failures(n))
         .map(|n| (n.database.clone(), n.schema.clone()))
         .collect();
     if schemas.is_empty() {

@@ -79,6 +79,17 @@ pub fn run_node(
     db: &Db,
     thread_id: &str,
 ) -> (NodeResult, Option<Compiled>) {
+    if node.resource_type == ResourceType::UnitTest {
+        let result = crate::exec::unit::run_unit_test(rc, node, db, thread_id);
+        let compiled = result.compiled_code.clone().map(|sql| {
+            write_file(&rc.target_dir.join(compiled_path(node)), &sql);
+            Compiled {
+                sql,
+                extra_ctes: Vec::new(),
+            }
+        });
+        return (result, compiled);
+    }
     let started = Instant::now();
     let mut timing = Vec::new();
     let mut result = NodeResult {

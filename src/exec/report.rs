@@ -27,10 +27,11 @@ pub fn describe(node: &Node) -> String {
         ResourceType::Seed => "seed file".to_string(),
         ResourceType::Snapshot => "snapshot".to_string(),
         ResourceType::Test => "test".to_string(),
+        ResourceType::UnitTest => "unit test".to_string(),
         other => other.as_str().to_string(),
     };
     match node.resource_type {
-        ResourceType::Test => format!("{what} {}", node.name),
+        ResourceType::Test | ResourceType::UnitTest => format!("{what} {}", node.name),
         _ => format!("{what} {}.{}", node.schema, node.alias),
     }
 }

@@ -23,6 +23,8 @@ struct State {
     handled: Vec<bool>,
     skipped: Vec<(usize, SkipReason)>,
     remaining: usize,
+    /// Handed out and not yet finished.
+    running: usize,
     stopped: bool,
 }
 
@@ -51,6 +53,7 @@ impl Scheduler {
                 handled: vec![false; n],
                 skipped: Vec::new(),
                 remaining: n,
+                running: 0,
                 stopped: false,
             }),
             ready_changed: Condvar::new(),
@@ -71,7 +74,15 @@ impl Scheduler {
             }
             if let Some(i) = st.ready.pop_front() {
                 st.handled[i] = true;
+                st.running += 1;
                 return Some(i);
+            }
+            if st.running == 0 {
+                // Nothing can become ready: the parents given contain a
+                // loop. Skip the rest rather than wait forever.
+                drop(st);
+                self.stop();
+                return None;
             }
             st = self
                 .ready_changed
@@ -84,6 +95,7 @@ impl Scheduler {
     pub fn finish(&self, i: usize, failed: bool) {
         let mut st = self.lock();
         st.remaining = st.remaining.saturating_sub(1);
+        st.running = st.running.saturating_sub(1);
         if failed {
             let mut stack = st.children[i].clone();
             while let Some(c) = stack.pop() {
@@ -145,6 +157,15 @@ mod tests {
         s.finish(3, false);
         assert_eq!(s.next(), None);
         assert_eq!(s.skipped(), vec![(2, SkipReason::UpstreamFailed(1))]);
+    }
+
+    #[test]
+    fn a_loop_in_the_parents_skips_instead_of_hanging() {
+        let s = Scheduler::new(&[vec![], vec![2], vec![1]]);
+        assert_eq!(s.next(), Some(0));
+        s.finish(0, false);
+        assert_eq!(s.next(), None);
+        assert_eq!(s.skipped().len(), 2);
     }
 
     #[test]

@@ -162,7 +162,7 @@ impl<'a> Selector<'a> {
             let Some(Member::Node(n)) = self.member(i) else {
                 continue;
             };
-            if n.resource_type != ResourceType::Test {
+            if !matches!(n.resource_type, ResourceType::Test | ResourceType::UnitTest) {
                 continue;
             }
             let parents: Vec<usize> = n
@@ -326,21 +326,22 @@ impl<'a> Selector<'a> {
             Method::TestName => match m {
                 Member::Node(n) => match &n.test {
                     Some(t) => pat.matches(&t.name),
-                    None => false,
+                    None => n.resource_type == ResourceType::UnitTest && pat.matches(&n.name),
                 },
                 _ => false,
             },
             Method::TestType => {
                 let Member::Node(n) = m else { return Ok(false) };
-                if n.resource_type != ResourceType::Test {
+                let unit = n.resource_type == ResourceType::UnitTest;
+                if n.resource_type != ResourceType::Test && !unit {
                     return Ok(false);
                 }
                 let generic = n.test.is_some();
                 match v {
                     "generic" | "schema" => generic,
-                    "singular" => !generic,
-                    "data" => true,
-                    "unit" => false,
+                    "singular" => !generic && !unit,
+                    "data" => !unit,
+                    "unit" => unit,
                     _ => {
                         return Err(Error::new(format!(
                             "invalid test_type selector '{v}': expected generic, singular, unit or data"
@@ -371,7 +372,18 @@ impl<'a> Selector<'a> {
                     c.raw
                 )))
             }
-            Method::UnitTest | Method::Source | Method::Exposure => false,
+            Method::UnitTest => match m {
+                Member::Node(n) if n.resource_type == ResourceType::UnitTest => {
+                    let parts: Vec<&str> = v.split('.').collect();
+                    match parts.as_slice() {
+                        [name] => Pattern::new(name).matches(&n.name),
+                        [pkg, name] => Pattern::new(pkg).matches(&n.package_name) && Pattern::new(name).matches(&n.name),
+                        _ => false,
+                    }
+                }
+                _ => false,
+            },
+            Method::Source | Method::Exposure => false,
         })
     }
 }

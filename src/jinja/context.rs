@@ -104,6 +104,9 @@ pub struct Scope {
     pub db: Option<crate::adapter::Db>,
     /// Every statement run on the database during this render, in order.
     pub executed: Mutex<Vec<String>>,
+    /// Values that replace vars and env vars (unit test overrides).
+    pub var_overrides: serde_json::Map<String, Json>,
+    pub env_var_overrides: serde_json::Map<String, Json>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -122,6 +125,8 @@ impl Scope {
             results: Mutex::new(HashMap::new()),
             db: None,
             executed: Mutex::new(Vec::new()),
+            var_overrides: serde_json::Map::new(),
+            env_var_overrides: serde_json::Map::new(),
         }
     }
 
@@ -560,6 +565,9 @@ impl Object for FuncValue {
             }
             Func::Var => {
                 let name = str_arg(pos.first(), "var() needs a variable name")?;
+                if let Some(v) = scope.var_overrides.get(&name) {
+                    return Ok(crate::jinja::to_value(v));
+                }
                 let vars = ctx.vars();
                 if let Some(v) = vars.get(&name) {
                     scope.record().vars.insert(name, v.clone());
@@ -589,6 +597,13 @@ impl Object for FuncValue {
                     ));
                 }
                 let default = pos.get(1).cloned().or(kwarg(&kwargs, "default")?);
+                if let Some(v) = scope.env_var_overrides.get(&name) {
+                    return Ok(Value::from(
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    ));
+                }
                 let value = builtins::env_var_value(&name, default)?;
                 scope.record().env_vars.insert(name, value.clone());
                 Ok(Value::from(value))

@@ -69,6 +69,23 @@ impl Relation {
         }
     }
 
+    /// A relation named by its identifier alone (temporary tables, unit test fixtures).
+    pub fn bare(identifier: &str) -> Relation {
+        Relation {
+            database: None,
+            schema: None,
+            identifier: Some(identifier.to_string()),
+            kind: Some("table".into()),
+            quote_policy: Parts::ALL,
+            include_policy: Parts {
+                database: false,
+                schema: false,
+                identifier: true,
+            },
+            is_cte: false,
+        }
+    }
+
     pub fn with_kind(mut self, kind: Option<&str>) -> Relation {
         self.kind = kind.map(str::to_string);
         self

@@ -396,6 +396,7 @@ fn build(
             }
             m
         },
+        unit: None,
         test: Some(TestMetadata {
             name: short,
             namespace,

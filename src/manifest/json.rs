@@ -529,7 +529,11 @@ pub fn write_manifest(
     let pks = primary_keys(manifest);
     let no_pk: Vec<String> = Vec::new();
     // Nodes are serialized in parallel, a chunk at a time, and written in order.
-    let node_list: Vec<(&String, &Node)> = manifest.nodes.iter().collect();
+    let node_list: Vec<(&String, &Node)> = manifest
+        .nodes
+        .iter()
+        .filter(|(_, n)| n.resource_type != ResourceType::UnitTest)
+        .collect();
     let serialize_chunk = |chunk: &[(&String, &Node)]| -> Vec<u8> {
         let parts: Vec<Vec<u8>> = chunk
             .par_iter()
@@ -573,7 +577,7 @@ pub fn write_manifest(
         "group_map": {},
         "saved_queries": {},
         "semantic_models": {},
-        "unit_tests": {},
+        "unit_tests": unit_tests_json(manifest),
         "functions": {},
     });
     write_atomic(path, |w| {
@@ -598,6 +602,42 @@ pub fn write_manifest(
         w.write_all(b"}")?;
         Ok(())
     })
+}
+
+/// Unit tests, in the manifest's `unit_tests` section.
+fn unit_tests_json(manifest: &Manifest) -> Map<String, Json> {
+    manifest
+        .nodes
+        .values()
+        .filter_map(|n| n.unit.as_ref().map(|u| (n, u)))
+        .map(|(n, u)| {
+            let d = &u.definition;
+            (
+                n.unique_id.clone(),
+                json!({
+                    "model": u.model,
+                    "given": d.get("given").cloned().unwrap_or(json!([])),
+                    "expect": d.get("expect").cloned().unwrap_or(Json::Null),
+                    "name": n.name,
+                    "resource_type": "unit_test",
+                    "package_name": n.package_name,
+                    "path": n.path,
+                    "original_file_path": n.original_file_path,
+                    "unique_id": n.unique_id,
+                    "fqn": n.fqn,
+                    "description": n.description,
+                    "overrides": d.get("overrides").cloned().unwrap_or(Json::Null),
+                    "depends_on": {"macros": [], "nodes": n.depends_on_nodes},
+                    "config": {"tags": n.tags, "meta": {}, "enabled": n.enabled()},
+                    "checksum": null,
+                    "schema": n.schema,
+                    "created_at": 0.0,
+                    "versions": null,
+                    "version": null,
+                }),
+            )
+        })
+        .collect()
 }
 
 /// parent_map and child_map, with sorted lists as dbt writes them.

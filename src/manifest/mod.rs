@@ -6,6 +6,7 @@ pub mod json;
 pub mod naming;
 pub mod parse;
 pub mod resolve;
+pub mod unit_tests;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ pub enum ResourceType {
     Source,
     Exposure,
     Macro,
+    UnitTest,
 }
 
 impl ResourceType {
@@ -39,6 +41,7 @@ impl ResourceType {
             ResourceType::Source => "source",
             ResourceType::Exposure => "exposure",
             ResourceType::Macro => "macro",
+            ResourceType::UnitTest => "unit_test",
         }
     }
 
@@ -52,12 +55,21 @@ impl ResourceType {
             "source" => ResourceType::Source,
             "exposure" => ResourceType::Exposure,
             "macro" => ResourceType::Macro,
+            "unit_test" => ResourceType::UnitTest,
             _ => return None,
         })
     }
 
-    pub const ALL_NAMES: [&'static str; 8] = [
-        "model", "seed", "snapshot", "test", "analysis", "source", "exposure", "macro",
+    pub const ALL_NAMES: [&'static str; 9] = [
+        "model",
+        "seed",
+        "snapshot",
+        "test",
+        "analysis",
+        "source",
+        "exposure",
+        "macro",
+        "unit_test",
     ];
 }
 
@@ -122,6 +134,8 @@ pub struct Node {
     pub depends_on_nodes: Vec<String>,
     pub depends_on_macros: Vec<String>,
     pub test: Option<TestMetadata>,
+    /// A unit test's fixtures and expectations.
+    pub unit: Option<Box<unit_tests::UnitTestSpec>>,
     pub vars_used: BTreeMap<String, Json>,
     pub env_vars_used: BTreeMap<String, String>,
     pub access: String,

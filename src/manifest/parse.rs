@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Location, Result};
 use crate::jinja::context::NodeScope;
 use crate::jinja::{self, dialect, errors, Ctx, Jinja, JinjaConfig, MacroFile, Scope};
-use crate::manifest::{generic_tests, naming, resolve};
+use crate::manifest::{generic_tests, naming, resolve, unit_tests};
 use crate::manifest::{
     Column, DocBlock, Exposure, MacroPatch, Manifest, Node, ResourceType, SourceDef,
 };
@@ -45,6 +45,7 @@ struct ParsedProperties {
     nodes: Vec<(&'static str, NodeProperties)>,
     sources: Vec<Json>,
     exposures: Vec<Json>,
+    unit_tests: Vec<Json>,
     macros: Vec<properties::MacroProperties>,
 }
 
@@ -81,6 +82,7 @@ impl ParsedProperties {
             nodes,
             sources: parsed.sources,
             exposures: parsed.exposures,
+            unit_tests: parsed.unit_tests,
             macros,
         })
     }
@@ -123,6 +125,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     let mut patches: HashMap<(String, &'static str, String), Patch> = HashMap::new();
     let mut source_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
     let mut exposure_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
+    let mut unit_test_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
     // Each file is read on its own (in parallel); merging comes after, in file order.
     let files: Vec<(&Package, &SourceFile)> = project
         .packages
@@ -165,6 +168,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         }
         source_entries.extend(parsed.sources.into_iter().map(|e| (e, yf.clone())));
         exposure_entries.extend(parsed.exposures.into_iter().map(|e| (e, yf.clone())));
+        unit_test_entries.extend(parsed.unit_tests.into_iter().map(|e| (e, yf.clone())));
         for mp in parsed.macros {
             manifest.macro_patches.insert(
                 format!("macro.{}.{}", yf.package, mp.name),
@@ -342,6 +346,31 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     nodes.extend(tests);
     timer.lap("generic tests");
 
+    // Unit tests, with their fixture files.
+    let fixtures: unit_tests::FixtureFiles = project
+        .packages
+        .iter()
+        .flat_map(|p| p.files.iter().filter(|f| f.kind == FileKind::Fixture))
+        .map(|f| {
+            let p = Path::new(&f.resource_path);
+            (
+                p.file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                p.extension()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                f.contents.clone(),
+            )
+        })
+        .collect();
+    let mut unit_test_files: HashMap<String, Arc<YamlFile>> = HashMap::new();
+    for (entry, yf) in &unit_test_entries {
+        let node = unit_tests::build(entry, yf, &fixtures)?;
+        unit_test_files.insert(node.unique_id.clone(), yf.clone());
+        nodes.push(node);
+    }
+
     // Enabled / disabled, duplicates.
     for node in nodes {
         if !node.enabled() {
@@ -361,6 +390,12 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     }
 
     resolve::link(&mut manifest, &jinja)?;
+    resolve::check_unit_test_inputs(&manifest, &|node, text| match unit_test_files
+        .get(&node.unique_id)
+    {
+        Some(yf) => crate::project::yaml::locate_text(&yf.display_path, &yf.text, text),
+        None => Location::file(&node.display_path),
+    })?;
     timer.lap("link");
     manifest.warnings = warnings;
     Ok((manifest, jinja))
@@ -554,6 +589,7 @@ fn new_node(
         depends_on_nodes: Vec::new(),
         depends_on_macros: Vec::new(),
         test: None,
+        unit: None,
         vars_used: BTreeMap::new(),
         env_vars_used: BTreeMap::new(),
         access: "protected".into(),

@@ -171,6 +171,10 @@ fn is_refable(n: &Node) -> bool {
 
 /// Where in a node's file a call like `ref('x')` is written.
 fn locate_call(node: &Node, func: &str, name: &str) -> Location {
+    if node.unit.is_some() {
+        // A unit test's one ref is its `model:`, under the test's name.
+        return Location::line(&node.display_path, node.raw_code_line);
+    }
     let pattern = format!(
         r#"{func}\s*\(\s*(?:['"][^'"]*['"]\s*,\s*)?['"]{}['"]"#,
         regex::escape(name)
@@ -221,9 +225,12 @@ pub fn link(manifest: &mut Manifest, jinja: &Jinja) -> Result<()> {
                         Some(p) => format!("'{}' in package '{p}'", call.name),
                         None => format!("'{}'", call.name),
                     };
+                    let who = match node.unit {
+                        Some(_) => format!("unit test '{}' tests model", node.name),
+                        None => format!("{} refers to", node.unique_id),
+                    };
                     return Err(Error::new(format!(
-                        "{} refers to {what}, which is not a model, seed or snapshot in this project",
-                        node.unique_id
+                        "{who} {what}, which is not a model, seed or snapshot in this project"
                     ))
                     .at(locate_call(node, "ref", &call.name))
                     .suggest(&call.name, lookup.names()));
@@ -313,6 +320,33 @@ pub fn link(manifest: &mut Manifest, jinja: &Jinja) -> Result<()> {
         }
     }
     let _ = jinja;
+    Ok(())
+}
+
+/// Every fixture of a unit test must stand for a real input of its model.
+pub fn check_unit_test_inputs(
+    manifest: &Manifest,
+    locate: &dyn Fn(&Node, &str) -> Location,
+) -> Result<()> {
+    use crate::manifest::unit_tests::Input;
+    let lookup = Lookup::new(manifest);
+    for node in manifest.nodes.values() {
+        let Some(spec) = &node.unit else { continue };
+        for f in &spec.given {
+            let known = match &f.input {
+                Some(Input::Ref(r)) => lookup.find_ref(manifest, &node.package_name, r).is_some(),
+                Some(Input::Source(s, t)) => lookup.find_source(manifest, s, t).is_some(),
+                _ => true,
+            };
+            if !known {
+                return Err(Error::new(format!(
+                    "unit test '{}' gives rows for {}, which is not a node of this project",
+                    node.name, f.label
+                ))
+                .at(locate(node, &f.label)));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -137,7 +137,7 @@ pub fn discover(dir: &Path, paths: &Paths) -> Result<Vec<SourceFile>> {
 
     found
         .par_iter_mut()
-        .filter(|f| f.kind != FileKind::Seed && f.kind != FileKind::Fixture)
+        .filter(|f| f.kind != FileKind::Seed)
         .try_for_each(|f| -> Result<()> {
             f.contents = std::fs::read_to_string(&f.abs_path)
                 .map_err(|e| Error::io("read", &f.abs_path, e))?;

@@ -33,7 +33,14 @@ impl Project {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("project");
         copy_dir(src, &dir);
+        // As a clean checkout: no build output, no database.
         let _ = std::fs::remove_dir_all(dir.join("target"));
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(".duckdb") || name.ends_with(".duckdb.wal") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         Project { _tmp: tmp, dir }
     }
 
@@ -145,6 +152,44 @@ impl Project {
             out.push(cells);
         }
         out
+    }
+
+    /// target/run_results.json as (node name, status, failures), sorted.
+    pub fn results(&self) -> Vec<(String, String, Option<i64>)> {
+        let r: serde_json::Value =
+            serde_json::from_str(&self.read("target/run_results.json")).expect("run_results");
+        let mut out: Vec<(String, String, Option<i64>)> = r["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|x| {
+                let id = x["unique_id"].as_str().expect("unique_id");
+                // test.<project>.<name>.<hash>, unit_test.<project>.<model>.<name>
+                let parts: Vec<&str> = id.split('.').collect();
+                let name = if parts[0] == "unit_test" {
+                    parts[parts.len() - 1]
+                } else {
+                    parts.get(2).copied().unwrap_or(id)
+                };
+                let name = name.to_string();
+                (
+                    name,
+                    x["status"].as_str().expect("status").to_string(),
+                    x["failures"].as_i64(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The (status, failures) of one node in target/run_results.json.
+    pub fn verdict(&self, name: &str) -> (String, Option<i64>) {
+        self.results()
+            .into_iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, s, f)| (s, f))
+            .unwrap_or_else(|| panic!("no result for {name}: {:?}", self.results()))
     }
 
     /// A single-column query's values.

@@ -16,7 +16,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$repo/example_project" "$work/p"
 cd "$work/p"
-rm -rf target
+rm -rf target *.duckdb *.duckdb.wal
 export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=False
 "$venv/bin/dbt" --version | grep -m1 installed | sed "s/.*installed: */dbt-core /" > "$here/dbt_version.txt"
 "$venv/bin/dbt" parse --profiles-dir . -q > /dev/null
@@ -60,4 +60,18 @@ while IFS= read -r case; do
   names=$("$venv/bin/dbt" ls --profiles-dir . -q --output name --resource-type all "${args[@]}" | sort | tr '\n' ' ')
   printf '%s\t%s\n' "$case" "$names" >> "$here/selector_expected.txt"
 done < "$here/selector_cases.txt"
+# Test verdicts after seed + run, as "unique_id status failures" lines: once
+# as the project stands, once with a var that makes a test fail.
+"$venv/bin/dbt" seed --profiles-dir . -q > /dev/null
+"$venv/bin/dbt" run --profiles-dir . -q > /dev/null
+verdicts() {
+  "$venv/bin/dbt" test --profiles-dir . -q "$@" > /dev/null || true
+  python3 -c '
+import json
+for r in json.load(open("target/run_results.json"))["results"]:
+    if not r["unique_id"].startswith("operation."):
+        print(r["unique_id"], r["status"], r.get("failures"))' | sort
+}
+verdicts > "$here/test_verdicts.txt"
+verdicts --vars '{payment_methods: [credit_card, coupon]}' > "$here/test_verdicts_failing.txt"
 echo "refreshed $here"
