@@ -64,6 +64,19 @@ done < "$here/selector_cases.txt"
 # as the project stands, once with a var that makes a test fail.
 "$venv/bin/dbt" seed --profiles-dir . -q > /dev/null
 "$venv/bin/dbt" run --profiles-dir . -q > /dev/null
+# Every relation dbt built, its rows as DuckDB casts them to text, sorted.
+python3_duckdb="$venv/bin/python"
+"$python3_duckdb" - "$here/relations.txt" <<'PY'
+import sys, duckdb
+con = duckdb.connect("shop.duckdb", read_only=True)
+rels = con.execute("select table_schema, table_name from information_schema.tables "
+                   "where table_catalog = current_database() order by 1, 2").fetchall()
+with open(sys.argv[1], "w") as out:
+    for schema, name in rels:
+        out.write("## %s.%s\n" % (schema, name))
+        for row in con.execute('select columns(*)::varchar from "%s"."%s" order by all' % (schema, name)).fetchall():
+            out.write("|".join("NULL" if v is None else v for v in row) + "\n")
+PY
 verdicts() {
   "$venv/bin/dbt" test --profiles-dir . -q "$@" > /dev/null || true
   python3 -c '
