@@ -37,6 +37,8 @@ pub enum Command {
     Run(RunArgs),
     /// Run the selected data tests (and unit tests) on the built relations.
     Test(RunArgs),
+    /// Record changes to the selected snapshots' queries as type-2 history.
+    Snapshot(RunArgs),
     /// Seed, run, snapshot and test the selected nodes in one DAG order; a
     /// failing test skips the nodes downstream of what it tests.
     Build(RunArgs),

@@ -185,15 +185,27 @@ fn built_relations_match_dbt() {
     let mut ours = String::new();
     for r in relations {
         ours.push_str(&format!("## {}.{}\n", r[0], r[1]));
-        let sql = format!("select columns(*)::varchar from \"{}\".\"{}\" order by all", r[0], r[1]);
+        let sql = format!(
+            "select columns(*)::varchar from \"{}\".\"{}\" order by all",
+            r[0], r[1]
+        );
         for row in p.query("shop.duckdb", &sql) {
             ours.push_str(&row.join("|"));
             ours.push('\n');
         }
     }
     let theirs = reference("relations.txt");
-    let headers = |t: &str| t.lines().filter(|l| l.starts_with("## ")).map(str::to_string).collect::<Vec<_>>();
-    assert_eq!(headers(&ours), headers(&theirs), "kiln and dbt build different relations");
+    let headers = |t: &str| {
+        t.lines()
+            .filter(|l| l.starts_with("## "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        headers(&ours),
+        headers(&theirs),
+        "kiln and dbt build different relations"
+    );
     for (a, b) in ours.split("## ").zip(theirs.split("## ")) {
         assert_eq!(a, b, "rows differ from dbt's");
     }

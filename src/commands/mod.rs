@@ -55,6 +55,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             output::init(args.project.log_format);
             run::run(&args, "test", &[ResourceType::Test, ResourceType::UnitTest])
         }
+        Command::Snapshot(args) => {
+            output::init(args.project.log_format);
+            run::run(&args, "snapshot", &[ResourceType::Snapshot])
+        }
         Command::Build(args) => {
             output::init(args.project.log_format);
             run::run(

@@ -108,6 +108,16 @@ pub fn assign(
             None => target_schema.to_string(),
         },
     };
+    if node.resource_type == ResourceType::Snapshot {
+        // Legacy snapshots name their schema and database outright, with no
+        // generate_*_name macro in between, as in dbt.
+        if let Some(s) = config_str(node, "target_schema") {
+            node.schema = s.to_string();
+        }
+        if let Some(d) = config_str(node, "target_database") {
+            node.database = d.to_string();
+        }
+    }
     node.alias = match call("generate_alias_name", custom_alias.clone(), node)? {
         Some(a) => a,
         None => match custom_alias {

@@ -47,13 +47,15 @@ struct ParsedProperties {
     exposures: Vec<Json>,
     unit_tests: Vec<Json>,
     macros: Vec<properties::MacroProperties>,
+    /// Snapshots defined in YAML (`relation:` plus config).
+    snapshots: Vec<Node>,
 }
 
 impl ParsedProperties {
     fn read(project: &Project, pkg: &Package, file: &SourceFile) -> Result<ParsedProperties> {
         let display = pkg_display(project, pkg, file);
         let parsed = PropertiesFile::parse(&display, &file.contents)?;
-        let mut nodes = Vec::new();
+        let mut nodes: Vec<(&'static str, NodeProperties)> = Vec::new();
         for (kind, list) in [
             ("model", &parsed.models),
             ("seed", &parsed.seeds),
@@ -72,6 +74,27 @@ impl ParsedProperties {
             .iter()
             .map(|e| properties::entry(&display, &file.contents, "macro", e))
             .collect::<Result<_>>()?;
+        // A YAML snapshot is `select * from <relation>`, as dbt writes it.
+        let snapshots = nodes
+            .iter()
+            .filter(|(kind, _)| *kind == "snapshot")
+            .filter_map(|(_, p)| p.relation.as_ref().map(|r| (p, r)))
+            .map(|(p, relation)| {
+                let line =
+                    crate::project::yaml::locate_name(&display, &file.contents, &p.name).line;
+                let mut node = new_node(
+                    project,
+                    pkg,
+                    file,
+                    ResourceType::Snapshot,
+                    &p.name,
+                    format!("select * from {{{{ {} }}}}", relation.trim()),
+                    line,
+                );
+                node.checksum = sha256(&node.raw_code);
+                node
+            })
+            .collect();
         Ok(ParsedProperties {
             file: Arc::new(YamlFile {
                 package: pkg.name.clone(),
@@ -84,6 +107,7 @@ impl ParsedProperties {
             exposures: parsed.exposures,
             unit_tests: parsed.unit_tests,
             macros,
+            snapshots,
         })
     }
 }
@@ -126,6 +150,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     let mut source_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
     let mut exposure_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
     let mut unit_test_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
+    let mut yaml_snapshots: Vec<Node> = Vec::new();
     // Each file is read on its own (in parallel); merging comes after, in file order.
     let files: Vec<(&Package, &SourceFile)> = project
         .packages
@@ -169,6 +194,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         source_entries.extend(parsed.sources.into_iter().map(|e| (e, yf.clone())));
         exposure_entries.extend(parsed.exposures.into_iter().map(|e| (e, yf.clone())));
         unit_test_entries.extend(parsed.unit_tests.into_iter().map(|e| (e, yf.clone())));
+        yaml_snapshots.extend(parsed.snapshots);
         for mp in parsed.macros {
             manifest.macro_patches.insert(
                 format!("macro.{}.{}", yf.package, mp.name),
@@ -183,7 +209,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     }
     timer.lap("properties");
     // SQL and CSV nodes.
-    let mut pending: Vec<Node> = Vec::new();
+    let mut pending: Vec<Node> = yaml_snapshots;
     for pkg in &project.packages {
         for file in &pkg.files {
             let rt = match file.kind {
@@ -668,14 +694,6 @@ fn base_config(project: &Project, node: &Node, props: Option<&NodeProperties>) -
         }
         if let Some(g) = &p.group {
             c.insert("group", Json::from(g.clone()));
-        }
-    }
-    if node.resource_type == ResourceType::Snapshot {
-        // Legacy snapshot configs name the schema and database directly.
-        for (legacy, key) in [("target_schema", "schema"), ("target_database", "database")] {
-            if let Some(v) = c.get(legacy).cloned().filter(|v| !v.is_null()) {
-                c.insert(key, v);
-            }
         }
     }
     c

@@ -87,4 +87,28 @@ for r in json.load(open("target/run_results.json"))["results"]:
 }
 verdicts > "$here/test_verdicts.txt"
 verdicts --vars '{payment_methods: [credit_card, coupon]}' > "$here/test_verdicts_failing.txt"
+# Snapshots: tests/fixtures/snapshots through its steps (steps/N.csv becomes
+# the seed, then seed + snapshot), every snapshot table dumped after each.
+cp -r "$repo/tests/fixtures/snapshots" "$work/s"
+cd "$work/s"
+rm -rf target *.duckdb
+: > "$here/snapshots.txt"
+for step in $(ls steps | sort -n); do
+  cp "steps/$step" seeds/customers.csv
+  "$venv/bin/dbt" seed --profiles-dir . -q > /dev/null
+  "$venv/bin/dbt" snapshot --profiles-dir . -q > /dev/null
+  "$venv/bin/python" - "${step%.csv}" >> "$here/snapshots.txt" <<'PY'
+import sys, duckdb
+con = duckdb.connect("snaps.duckdb", read_only=True)
+print("### step %s" % sys.argv[1])
+rels = con.execute("select table_schema, table_name from information_schema.tables "
+                   "where table_catalog = current_database() and table_schema != 'main' order by 1, 2").fetchall()
+for schema, name in rels:
+    cur = con.execute('select columns(*)::varchar from "%s"."%s" order by all' % (schema, name))
+    print("## %s.%s" % (schema, name))
+    print("|".join(d[0] for d in cur.description))
+    for row in cur.fetchall():
+        print("|".join("NULL" if v is None else v for v in row))
+PY
+done
 echo "refreshed $here"
