@@ -39,6 +39,15 @@ pub enum Command {
     Test(RunArgs),
     /// Record changes to the selected snapshots' queries as type-2 history.
     Snapshot(RunArgs),
+    /// Run a model's (or an inline query's) SQL and print the first rows.
+    Show(ShowArgs),
+    /// Call a macro, e.g. `kiln run-operation grant_select --args '{role: reporter}'`.
+    RunOperation(RunOperationArgs),
+    /// Re-run the nodes that errored, failed or were skipped in the last
+    /// run (target/run_results.json), with the same command and arguments.
+    Retry(ProjectArgs),
+    /// Delete the clean-targets of dbt_project.yml (default: the target path).
+    Clean(ProjectArgs),
     /// Seed, run, snapshot and test the selected nodes in one DAG order; a
     /// failing test skips the nodes downstream of what it tests.
     Build(RunArgs),
@@ -155,6 +164,45 @@ pub struct RunArgs {
     /// Stop at the first failure: no new nodes start and running ones are cancelled.
     #[arg(short = 'x', long)]
     pub fail_fast: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Show this SQL (with Jinja) instead of a node.
+    #[arg(long, value_name = "SQL", conflicts_with_all = ["select", "exclude", "selector"])]
+    pub inline: Option<String>,
+
+    /// How many rows to show (a negative number shows all).
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+    pub limit: i64,
+
+    /// A table for people, or JSON for programs.
+    #[arg(long, short = 'o', value_enum, default_value_t = ShowOutput::Text)]
+    pub output: ShowOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowOutput {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunOperationArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+
+    /// The macro to call (`name` or `package.name`).
+    pub macro_name: String,
+
+    /// The macro's arguments as a YAML dictionary, e.g. --args '{days: 7}'.
+    #[arg(long, value_name = "YAML")]
+    pub args: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,12 +1,16 @@
 //! One file per command. Each returns the process exit code, or an error
 //! that stops the invocation (exit code 2).
 
+pub mod clean;
 pub mod compile;
 pub mod debug;
 pub mod init;
 pub mod ls;
 pub mod parse;
+pub mod retry;
 pub mod run;
+pub mod run_operation;
+pub mod show;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -54,6 +58,22 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Test(args) => {
             output::init(args.project.log_format);
             run::run(&args, "test", &[ResourceType::Test, ResourceType::UnitTest])
+        }
+        Command::Show(args) => {
+            output::init(args.project.log_format);
+            show::run(&args)
+        }
+        Command::RunOperation(args) => {
+            output::init(args.project.log_format);
+            run_operation::run(&args)
+        }
+        Command::Retry(args) => {
+            output::init(args.log_format);
+            retry::run(&args)
+        }
+        Command::Clean(args) => {
+            output::init(args.log_format);
+            clean::run(&args)
         }
         Command::Snapshot(args) => {
             output::init(args.project.log_format);

@@ -60,6 +60,12 @@ pub fn open_adapter(session: &Session) -> Result<Arc<dyn Adapter>> {
     )?))
 }
 
+/// One connection to the profile's database, for commands that run a
+/// query or a macro rather than nodes (show, run-operation).
+pub fn open_db(session: &Session) -> Result<Db> {
+    db_for(&open_adapter(session)?, &Arc::new(RelationCache::new()))
+}
+
 fn db_for(adapter: &Arc<dyn Adapter>, cache: &Arc<RelationCache>) -> Result<Db> {
     let conn = adapter
         .connect()

@@ -1,0 +1,107 @@
+//! `kiln retry`: re-run what errored, failed or was skipped in the last run,
+//! with the command and arguments recorded in target/run_results.json.
+
+use serde_json::Value as Json;
+
+use crate::cli::ProjectArgs;
+use crate::commands::Session;
+use crate::error::{Error, Location, Result};
+use crate::exec::{self, RunOptions};
+use crate::manifest::ResourceType;
+use crate::output;
+
+/// Statuses worth another try, as dbt retry picks them.
+const RETRY: [&str; 4] = ["error", "fail", "skipped", "runtime error"];
+
+pub fn run(args: &ProjectArgs) -> Result<i32> {
+    let dir = crate::project::project_dir(args)?;
+    let target = crate::project::dbt_project::DbtProject::load(
+        &dir,
+        std::path::Path::new("dbt_project.yml"),
+    )?
+    .paths()
+    .target;
+    let path = dir.join(&target).join("run_results.json");
+    let shown = format!("{target}/run_results.json");
+    let text = std::fs::read_to_string(&path).map_err(|_| {
+        Error::new(format!("there is no {shown} to retry"))
+            .note("run kiln run, test, seed, snapshot or build first")
+    })?;
+    let last: Json = serde_json::from_str(&text).map_err(|e| {
+        Error::new(format!("{shown} is not valid JSON: {e}")).at(Location::file(&shown))
+    })?;
+    let recorded = &last["args"];
+    let which = recorded["which"].as_str().unwrap_or("run").to_string();
+    let wanted: Vec<String> = last["results"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter(|r| RETRY.contains(&r["status"].as_str().unwrap_or("")))
+                .filter_map(|r| r["unique_id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if wanted.is_empty() {
+        output::info("Nothing to retry: the last run had no errors, failures or skips");
+        return Ok(0);
+    }
+
+    // The same project, target, vars and threads as the recorded run.
+    let mut project = args.clone();
+    if project.target.is_none() {
+        project.target = recorded["target"].as_str().map(str::to_string);
+    }
+    if project.vars.is_none() {
+        project.vars = recorded["vars"]
+            .as_object()
+            .filter(|v| !v.is_empty())
+            .map(|v| Json::Object(v.clone()).to_string());
+    }
+    if project.threads.is_none() {
+        project.threads = recorded["threads"].as_u64().map(|n| n as usize);
+    }
+    let full_refresh = recorded["full_refresh"].as_bool().unwrap_or(false);
+    let fail_fast = recorded["fail_fast"].as_bool().unwrap_or(false);
+    let flags =
+        serde_json::json!({"FULL_REFRESH": full_refresh, "FAIL_FAST": fail_fast, "WHICH": which});
+    let session =
+        Session::load_with_flags(&project, flags.as_object().cloned().unwrap_or_default())?;
+    let positions: crate::graph::NodeSet = wanted
+        .iter()
+        .filter(|id| {
+            session
+                .manifest
+                .nodes
+                .get(*id)
+                .is_some_and(|n| n.resource_type != ResourceType::Source)
+        })
+        .filter_map(|id| session.dag.position(id))
+        .collect();
+    let ids: Vec<String> = session
+        .dag
+        .topo_order(&positions)
+        .into_iter()
+        .map(|i| session.dag.id(i).to_string())
+        .collect();
+    output::info(&format!(
+        "Retrying {} node(s) of the last `kiln {which}`",
+        ids.len()
+    ));
+    let options = RunOptions {
+        threads: session.project.target.threads,
+        fail_fast,
+        tests_gate_children: which == "build",
+    };
+    let outcome = exec::execute(&session, &ids, &options)?;
+    let target_dir = session.project.target_dir();
+    // The recorded arguments stay, so a second retry repeats the same command.
+    crate::artifacts::write_run_results(
+        &target_dir,
+        &session.invocation(),
+        &outcome.results,
+        session.started.elapsed().as_secs_f64(),
+        recorded.clone(),
+    )?;
+    session.write_manifest(Some(&outcome.compiled))?;
+    Ok(outcome.exit_code())
+}
