@@ -39,6 +39,9 @@ pub enum Command {
     Test(RunArgs),
     /// Record changes to the selected snapshots' queries as type-2 history.
     Snapshot(RunArgs),
+    /// Commands about sources: `kiln source freshness`.
+    #[command(subcommand)]
+    Source(SourceCommand),
     /// Run a model's (or an inline query's) SQL and print the first rows.
     Show(ShowArgs),
     /// Call a macro, e.g. `kiln run-operation grant_select --args '{role: reporter}'`.
@@ -164,6 +167,25 @@ pub struct RunArgs {
     /// Stop at the first failure: no new nodes start and running ones are cancelled.
     #[arg(short = 'x', long)]
     pub fail_fast: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Check how recently each selected source was loaded, against its
+    /// warn_after / error_after, and write target/sources.json.
+    Freshness(FreshnessArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FreshnessArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Where to write the results (default: target/sources.json).
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

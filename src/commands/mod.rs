@@ -4,6 +4,7 @@
 pub mod clean;
 pub mod compile;
 pub mod debug;
+pub mod freshness;
 pub mod init;
 pub mod ls;
 pub mod parse;
@@ -58,6 +59,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Test(args) => {
             output::init(args.project.log_format);
             run::run(&args, "test", &[ResourceType::Test, ResourceType::UnitTest])
+        }
+        Command::Source(crate::cli::SourceCommand::Freshness(args)) => {
+            output::init(args.project.log_format);
+            freshness::run(&args)
         }
         Command::Show(args) => {
             output::init(args.project.log_format);

@@ -70,6 +70,27 @@ impl Relation {
     }
 
     /// A relation named by its identifier alone (temporary tables, unit test fixtures).
+    /// Files read in place (an external source): the expression as written.
+    pub fn external(expression: &str) -> Relation {
+        Relation {
+            database: None,
+            schema: None,
+            identifier: Some(expression.to_string()),
+            kind: Some("external".into()),
+            quote_policy: Parts {
+                database: false,
+                schema: false,
+                identifier: false,
+            },
+            include_policy: Parts {
+                database: false,
+                schema: false,
+                identifier: true,
+            },
+            is_cte: false,
+        }
+    }
+
     pub fn bare(identifier: &str) -> Relation {
         Relation {
             database: None,

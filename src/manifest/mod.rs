@@ -240,7 +240,38 @@ pub struct SourceDef {
 
 impl SourceDef {
     pub fn relation(&self) -> crate::jinja::relation::Relation {
-        crate::jinja::relation::Relation::new(&self.database, &self.schema, &self.identifier)
+        match self.external_location() {
+            Some(location) => crate::jinja::relation::Relation::external(&location),
+            None => crate::jinja::relation::Relation::new(
+                &self.database,
+                &self.schema,
+                &self.identifier,
+            ),
+        }
+    }
+
+    /// Files DuckDB reads directly (`meta.external_location` or
+    /// `config.external_location`, as dbt-duckdb): {name}, {identifier},
+    /// {schema}, {database} and {source_name} are filled in; a plain path is
+    /// quoted, a call such as read_csv(...) is kept as written.
+    pub fn external_location(&self) -> Option<String> {
+        let pattern = self
+            .config
+            .get("external_location")
+            .or_else(|| self.meta.get("external_location"))
+            .and_then(Json::as_str)
+            .filter(|s| !s.trim().is_empty())?;
+        let filled = pattern
+            .replace("{name}", &self.name)
+            .replace("{identifier}", &self.identifier)
+            .replace("{schema}", &self.schema)
+            .replace("{database}", &self.database)
+            .replace("{source_name}", &self.source_name);
+        Some(if filled.contains('(') {
+            filled
+        } else {
+            format!("'{}'", filled.replace('\'', "''"))
+        })
     }
 }
 

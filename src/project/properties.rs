@@ -256,7 +256,8 @@ pub struct SourceTableProperties {
     pub config: Map<String, Json>,
     #[serde(default)]
     pub quoting: Map<String, Json>,
-    #[serde(default)]
+    /// `freshness: null` (Some(Null)) turns the source's freshness off.
+    #[serde(default, deserialize_with = "explicit")]
     pub freshness: Option<Json>,
     #[serde(default)]
     pub loaded_at_field: Option<String>,
@@ -308,4 +309,10 @@ pub struct ExposureProperties {
     pub meta: Map<String, Json>,
     #[serde(default)]
     pub config: Map<String, Json>,
+}
+
+/// Keeps an explicit `null` as Some(Null), where a plain Option would make
+/// it the same as a missing key.
+fn explicit<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Json>, D::Error> {
+    Json::deserialize(d).map(Some)
 }
