@@ -49,6 +49,9 @@ pub enum Command {
     /// Re-run the nodes that errored, failed or were skipped in the last
     /// run (target/run_results.json), with the same command and arguments.
     Retry(ProjectArgs),
+    /// Install the packages of packages.yml (or dependencies.yml) into
+    /// dbt_packages/, and record them in package-lock.yml.
+    Deps(ProjectArgs),
     /// Delete the clean-targets of dbt_project.yml (default: the target path).
     Clean(ProjectArgs),
     /// Seed, run, snapshot and test the selected nodes in one DAG order; a

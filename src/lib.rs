@@ -17,6 +17,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod compile;
+pub mod deps;
 pub mod error;
 pub mod exec;
 pub mod graph;

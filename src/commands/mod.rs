@@ -4,6 +4,7 @@
 pub mod clean;
 pub mod compile;
 pub mod debug;
+pub mod deps;
 pub mod freshness;
 pub mod init;
 pub mod ls;
@@ -75,6 +76,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Retry(args) => {
             output::init(args.log_format);
             retry::run(&args)
+        }
+        Command::Deps(args) => {
+            output::init(args.log_format);
+            deps::run(&args)
         }
         Command::Clean(args) => {
             output::init(args.log_format);

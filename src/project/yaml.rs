@@ -150,3 +150,8 @@ pub fn read_optional(path: &Path, display: &Path) -> Result<Option<(String, serd
         Err(e) => Err(Error::io("read", path, e)),
     }
 }
+
+/// JSON written out as YAML (package-lock.yml).
+pub fn to_yaml_string(value: &serde_json::Value) -> String {
+    serde_yaml::to_string(value).unwrap_or_default()
+}
