@@ -39,6 +39,9 @@ pub enum Command {
     Test(RunArgs),
     /// Record changes to the selected snapshots' queries as type-2 history.
     Snapshot(RunArgs),
+    /// The documentation site: `kiln docs generate`, `kiln docs serve`.
+    #[command(subcommand)]
+    Docs(DocsCommand),
     /// Commands about sources: `kiln source freshness`.
     #[command(subcommand)]
     Source(SourceCommand),
@@ -170,6 +173,33 @@ pub struct RunArgs {
     /// Stop at the first failure: no new nodes start and running ones are cancelled.
     #[arg(short = 'x', long)]
     pub fail_fast: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Write target/catalog.json (columns and types from the database) and
+    /// the static site target/index.html.
+    Generate(ProjectArgs),
+    /// Serve target/ over HTTP (after `kiln docs generate`).
+    Serve(DocsServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DocsServeArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Do not open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,5 @@
 //! The files under templates/, embedded in the binary: built-in macros (the
-//! SQL kiln generates) and the `kiln init` scaffold.
+//! SQL kiln generates), the `kiln init` scaffold and the docs site page.
 
 use include_dir::{include_dir, Dir, DirEntry};
 
@@ -23,6 +23,14 @@ pub fn init_scaffold() -> Vec<(&'static str, &'static str)> {
     }
     out.sort();
     out
+}
+
+/// The documentation site's page (data is filled in by `kiln docs generate`).
+pub fn docs_page() -> &'static str {
+    TEMPLATES
+        .get_file("docs/index.html")
+        .and_then(|f| f.contents_utf8())
+        .unwrap_or_default()
 }
 
 fn collect(dir: &'static Dir<'static>, strip: &str, out: &mut Vec<(&'static str, &'static str)>) {

@@ -1,6 +1,9 @@
 //! Artifacts other tools read: run_results.json in dbt's shape (v6).
 //! manifest.json lives with the manifest (manifest/json.rs).
 
+pub mod catalog;
+pub mod docs_site;
+
 use std::path::Path;
 
 use serde_json::{json, Value as Json};

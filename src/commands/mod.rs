@@ -5,6 +5,7 @@ pub mod clean;
 pub mod compile;
 pub mod debug;
 pub mod deps;
+pub mod docs;
 pub mod freshness;
 pub mod init;
 pub mod ls;
@@ -60,6 +61,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Test(args) => {
             output::init(args.project.log_format);
             run::run(&args, "test", &[ResourceType::Test, ResourceType::UnitTest])
+        }
+        Command::Docs(crate::cli::DocsCommand::Generate(args)) => {
+            output::init(args.log_format);
+            docs::generate(&args)
+        }
+        Command::Docs(crate::cli::DocsCommand::Serve(args)) => {
+            output::init(args.project.log_format);
+            docs::serve(&args)
         }
         Command::Source(crate::cli::SourceCommand::Freshness(args)) => {
             output::init(args.project.log_format);

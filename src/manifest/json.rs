@@ -696,7 +696,7 @@ pub fn write_json_atomic(path: &Path, value: &Json) -> Result<()> {
     })
 }
 
-fn write_atomic(
+pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {

@@ -113,6 +113,18 @@ pub fn kiln() -> Command {
     Command::cargo_bin("kiln").expect("kiln binary")
 }
 
+/// The kiln binary as a std Command in `dir`, for long-running processes
+/// (docs serve) that a test starts and stops itself.
+pub fn kiln_std(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("kiln"));
+    cmd.current_dir(dir)
+        .env_remove("DBT_PROFILES_DIR")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd
+}
+
 pub fn copy_dir(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).expect("mkdir");
     for entry in std::fs::read_dir(src).expect("read dir") {
