@@ -137,7 +137,7 @@ fn parse_writes_a_manifest_with_every_resource() {
         "https://schemas.getdbt.com/dbt/manifest/v12.json"
     );
     assert_eq!(m["metadata"]["project_name"], "shop");
-    assert_eq!(m["nodes"].as_object().unwrap().len(), 38);
+    assert_eq!(m["nodes"].as_object().unwrap().len(), 39);
     // Unit tests live apart from nodes, as in dbt's manifest.
     assert!(m["unit_tests"]["unit_test.shop.orders.orders_adds_up_payments"].is_object());
     assert!(m["sources"]["source.shop.web.events"].is_object());

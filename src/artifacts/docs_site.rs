@@ -57,11 +57,7 @@ fn columns(
 }
 
 /// The page, with the data for every node, source and exposure.
-pub fn render(
-    manifest: &Manifest,
-    compiled: &CompiledNodes,
-    types: &ColumnTypes,
-) -> String {
+pub fn render(manifest: &Manifest, compiled: &CompiledNodes, types: &ColumnTypes) -> String {
     // Tests by (attached node, column).
     let mut tests: HashMap<(String, String), Vec<String>> = HashMap::new();
     for n in manifest.nodes.values() {

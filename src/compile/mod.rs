@@ -18,7 +18,7 @@ use crate::jinja::context::NodeScope;
 use crate::jinja::{builtins, dialect, errors, Ctx, Jinja, Resolver, Scope};
 use crate::manifest::json::node_json;
 use crate::manifest::resolve::ManifestResolver;
-use crate::manifest::{Compiled, CompiledNodes, Manifest, Node};
+use crate::manifest::{Compiled, CompiledNodes, Manifest, Node, ResourceType};
 
 type EphemeralResult = std::result::Result<(String, Vec<(String, String, String)>), Error>;
 
@@ -310,6 +310,9 @@ pub fn write_compiled(
             manifest
                 .nodes
                 .get(id)
+                // As dbt compile: snapshots are compiled (for the manifest)
+                // but get no file of their own.
+                .filter(|n| n.resource_type != ResourceType::Snapshot)
                 .map(|n| (target_dir.join(compiled_path(n)), c.sql.as_str()))
         })
         .collect();

@@ -91,7 +91,10 @@ impl ParsedProperties {
                     format!("select * from {{{{ {} }}}}", relation.trim()),
                     line,
                 );
-                node.checksum = sha256(&node.raw_code);
+                // As dbt: the checksum of the YAML file it is defined in.
+                node.checksum = sha256(file.contents.trim());
+                // dbt files a YAML snapshot under its YAML file.
+                node.path = format!("{}/{}.sql", file.resource_path, p.name);
                 node
             })
             .collect();
@@ -651,7 +654,7 @@ fn snapshot_nodes(project: &Project, pkg: &Package, file: &SourceFile) -> Result
         .into_iter()
         .map(|b| {
             let (line, _) = crate::error::line_col(&file.contents, b.body_offset);
-            new_node(
+            let mut node = new_node(
                 project,
                 pkg,
                 file,
@@ -659,7 +662,13 @@ fn snapshot_nodes(project: &Project, pkg: &Package, file: &SourceFile) -> Result
                 &b.name,
                 b.body,
                 line,
-            )
+            );
+            // dbt's fqn for a snapshot block names its file too, and its
+            // checksum is the whole file's.
+            let at = node.fqn.len() - 1;
+            node.fqn.insert(at, file_stem(&file.resource_path));
+            node.checksum = sha256(file.contents.trim());
+            node
         })
         .collect())
 }
