@@ -173,6 +173,10 @@ pub struct RunArgs {
     /// Stop at the first failure: no new nodes start and running ones are cancelled.
     #[arg(short = 'x', long)]
     pub fail_fast: bool,
+
+    /// Also write a JUnit XML report of the nodes and tests to PATH.
+    #[arg(long, value_name = "PATH", env = "KILN_JUNIT_XML")]
+    pub junit_xml: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

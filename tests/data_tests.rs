@@ -189,3 +189,25 @@ fn test_selection_by_type_and_name() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(p.results().len(), 1);
 }
+
+#[test]
+fn junit_report_lists_every_node_with_failures() {
+    let p = project("version: 2\nmodels:\n  - name: items\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n");
+    let (code, _, err) = p.run(&["build", "--junit-xml", "reports/junit.xml"]);
+    assert_eq!(code, 1, "{err}");
+    let xml = p.read("reports/junit.xml");
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"kiln build\" tests=\"3\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"items\" classname=\"model.proj\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"not_null_items_id\" classname=\"test.proj\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<failure message=\"1 failing row(s)"), "{xml}");
+}

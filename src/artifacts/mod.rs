@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod docs_site;
+pub mod junit;
 
 use std::path::Path;
 

@@ -31,6 +31,9 @@ pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
         invocation_args(args, which, &session),
     )?;
     session.write_manifest(Some(&outcome.compiled))?;
+    if let Some(path) = &args.junit_xml {
+        crate::artifacts::junit::write(path, which, &outcome.results)?;
+    }
     Ok(outcome.exit_code())
 }
 
