@@ -174,6 +174,11 @@ pub struct RunArgs {
     #[arg(short = 'x', long)]
     pub fail_fast: bool,
 
+    /// Build every selected model with its refs and sources limited to zero
+    /// rows: checks that the SQL compiles and runs, without the data.
+    #[arg(long)]
+    pub empty: bool,
+
     /// Also write a JUnit XML report of the nodes and tests to PATH.
     #[arg(long, value_name = "PATH", env = "KILN_JUNIT_XML")]
     pub junit_xml: Option<PathBuf>,

@@ -399,3 +399,38 @@ fn run_introspects_the_database_in_templates() {
         ]]
     );
 }
+
+/// dbt's --empty: refs and sources read no rows, so the SQL runs on
+/// empty inputs; aliases after a ref still parse.
+#[test]
+fn empty_runs_build_every_model_with_no_rows() {
+    let p = run_project(&[
+        ("seeds/people.csv", "id,name\n1,a\n2,b\n"),
+        ("models/base.sql", "{{ config(materialized='table') }} select * from {{ ref('people') }}"),
+        ("models/joined.sql", "{{ config(materialized='table') }} select p.id, b.name from {{ ref('people') }} as p join {{ ref('base') }} b using (id)"),
+    ]);
+    let (code, _, err) = p.run(&["build", "--empty"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        p.column("db.duckdb", "select count(*)::varchar from people"),
+        vec!["2"],
+        "seeds still load"
+    );
+    assert_eq!(
+        p.column("db.duckdb", "select count(*)::varchar from base"),
+        vec!["0"]
+    );
+    assert_eq!(
+        p.column("db.duckdb", "select count(*)::varchar from joined"),
+        vec!["0"]
+    );
+    let sql = p.read("target/run/proj/models/joined.sql");
+    assert!(sql.contains("where false limit 0) as p"), "{sql}");
+    let (code, _, _) = p.run(&["build"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        p.column("db.duckdb", "select count(*)::varchar from joined"),
+        vec!["2"],
+        "a normal build reads the data"
+    );
+}

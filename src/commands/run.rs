@@ -9,8 +9,7 @@ use crate::exec::{self, RunOptions};
 use crate::manifest::ResourceType;
 
 pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
-    let flags =
-        json!({"FULL_REFRESH": args.full_refresh, "FAIL_FAST": args.fail_fast, "WHICH": which});
+    let flags = json!({"FULL_REFRESH": args.full_refresh, "FAIL_FAST": args.fail_fast, "WHICH": which, "EMPTY": args.empty});
     let session = Session::load_with_flags(
         &args.project,
         flags.as_object().cloned().unwrap_or_default(),

@@ -32,7 +32,9 @@ pub struct Compiler {
 
 impl Compiler {
     pub fn new(manifest: Arc<Manifest>, jinja: Arc<Jinja>) -> Compiler {
-        let resolver: Arc<dyn Resolver> = Arc::new(ManifestResolver::new(manifest.clone()));
+        let empty = jinja.flags.get_attr("EMPTY").is_ok_and(|v| v.is_true());
+        let resolver: Arc<dyn Resolver> =
+            Arc::new(ManifestResolver::new(manifest.clone()).with_empty(empty));
         Compiler {
             manifest,
             jinja,

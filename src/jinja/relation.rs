@@ -37,6 +37,10 @@ pub struct Relation {
     pub include_policy: Parts,
     /// An ephemeral model: rendered as its CTE name.
     pub is_cte: bool,
+    /// `--empty`: rendered as a subquery with no rows, so a model's SQL runs
+    /// without reading data.
+    #[serde(skip)]
+    pub empty: bool,
 }
 
 impl Relation {
@@ -49,6 +53,7 @@ impl Relation {
             quote_policy: Parts::ALL,
             include_policy: Parts::ALL,
             is_cte: false,
+            empty: false,
         }
     }
 
@@ -66,6 +71,7 @@ impl Relation {
                 identifier: true,
             },
             is_cte: true,
+            empty: false,
         }
     }
 
@@ -88,6 +94,7 @@ impl Relation {
                 identifier: true,
             },
             is_cte: false,
+            empty: false,
         }
     }
 
@@ -104,6 +111,7 @@ impl Relation {
                 identifier: true,
             },
             is_cte: false,
+            empty: false,
         }
     }
 
@@ -116,6 +124,16 @@ impl Relation {
     pub fn rendered(&self) -> String {
         if self.is_cte {
             return self.identifier.clone().unwrap_or_default();
+        }
+        if self.empty {
+            // As dbt's --empty: the relation, limited to no rows. No alias of
+            // our own (DuckDB needs none), so `{{ ref('x') }} as x` still parses.
+            let base = Relation {
+                empty: false,
+                ..self.clone()
+            }
+            .rendered();
+            return format!("(select * from {base} where false limit 0)");
         }
         let parts = [
             (
@@ -292,6 +310,7 @@ pub fn create(kwargs: Kwargs) -> Result<Value, Error> {
         quote_policy: Parts::ALL,
         include_policy: Parts::ALL,
         is_cte: false,
+        empty: false,
     };
     // Unused keys (quote_policy, ...) are accepted as dbt accepts them.
     let _ = kwargs.get::<Option<Value>>("quote_policy");

@@ -361,6 +361,8 @@ pub struct ManifestResolver {
     manifest: Arc<Manifest>,
     lookup: Lookup,
     graph: OnceLock<Value>,
+    /// `--empty`: refs and sources read no rows.
+    empty: bool,
 }
 
 impl ManifestResolver {
@@ -370,7 +372,18 @@ impl ManifestResolver {
             manifest,
             lookup,
             graph: OnceLock::new(),
+            empty: false,
         }
+    }
+
+    pub fn with_empty(mut self, empty: bool) -> ManifestResolver {
+        self.empty = empty;
+        self
+    }
+
+    fn limited(&self, mut r: Relation) -> Relation {
+        r.empty = self.empty && !r.is_cte;
+        r
     }
 }
 
@@ -381,7 +394,7 @@ impl Resolver for ManifestResolver {
         call: &RefCall,
     ) -> std::result::Result<Relation, String> {
         match self.lookup.find_ref(&self.manifest, from_package, call) {
-            Some(id) => Ok(self.manifest.nodes[&id].typed_relation()),
+            Some(id) => Ok(self.limited(self.manifest.nodes[&id].typed_relation())),
             None => {
                 let mut msg = format!(
                     "ref('{}') does not name a model, seed or snapshot",
@@ -397,7 +410,7 @@ impl Resolver for ManifestResolver {
 
     fn resolve_source(&self, source: &str, table: &str) -> std::result::Result<Relation, String> {
         match self.lookup.find_source(&self.manifest, source, table) {
-            Some(id) => Ok(self.manifest.sources[&id].relation()),
+            Some(id) => Ok(self.limited(self.manifest.sources[&id].relation())),
             None => {
                 let known: Vec<String> = self
                     .manifest
