@@ -94,6 +94,17 @@ pub struct ProjectArgs {
     /// Format of progress and log lines on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Treat every warning as an error: warning tests fail, and any other
+    /// warning makes the invocation exit with code 1.
+    #[arg(long)]
+    pub warn_error: bool,
+
+    /// Which warnings become errors, as YAML: '{include: all, exclude:
+    /// [NoNodesForSelectionCriteria]}' or a list of names to include
+    /// (dbt's `error:` / `warn:` keys work too).
+    #[arg(long, value_name = "YAML")]
+    pub warn_error_options: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

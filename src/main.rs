@@ -3,6 +3,8 @@ use clap::Parser;
 fn main() {
     let cli = kiln::cli::Cli::parse();
     let code = match kiln::commands::run(cli) {
+        // A warning made an error by --warn-error fails the invocation.
+        Ok(0) if kiln::output::promoted_count() > 0 => 1,
         Ok(code) => code,
         Err(err) => {
             kiln::output::error(&err.to_string());

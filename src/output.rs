@@ -61,7 +61,81 @@ pub fn debug(msg: &str) {
     }
 }
 
+/// Which warnings --warn-error / --warn-error-options turn into errors, by
+/// name: `LogTestResult` (a test at warn severity that found rows),
+/// `NoNodesForSelectionCriteria`, and `Warning` for kiln's other warnings.
+#[derive(Debug, Clone, Default)]
+pub struct WarnPolicy {
+    all: bool,
+    include: Vec<String>,
+    exclude: Vec<String>,
+}
+
+impl WarnPolicy {
+    pub fn from_args(warn_error: bool, options: Option<&str>) -> crate::error::Result<WarnPolicy> {
+        let mut p = WarnPolicy {
+            all: warn_error,
+            ..WarnPolicy::default()
+        };
+        let Some(text) = options else { return Ok(p) };
+        let doc = crate::project::yaml::parse_inline("--warn-error-options", text)?;
+        let names = |v: Option<&serde_json::Value>| -> Vec<String> {
+            match v {
+                Some(serde_json::Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                Some(serde_json::Value::String(s)) => vec![s.clone()],
+                _ => Vec::new(),
+            }
+        };
+        let include = names(doc.get("include").or_else(|| doc.get("error")));
+        p.all |= include.iter().any(|n| n == "all" || n == "*");
+        p.include = include;
+        p.exclude = names(doc.get("exclude").or_else(|| doc.get("warn")));
+        Ok(p)
+    }
+
+    fn promotes(&self, name: &str) -> bool {
+        (self.all || self.include.iter().any(|n| n == name))
+            && !self.exclude.iter().any(|n| n == name)
+    }
+}
+
+static POLICY: std::sync::OnceLock<WarnPolicy> = std::sync::OnceLock::new();
+static PROMOTED: AtomicU8 = AtomicU8::new(0);
+
+pub fn set_warn_error(p: WarnPolicy) {
+    let _ = POLICY.set(p);
+}
+
+/// Does the --warn-error policy make warning `name` an error?
+pub fn promotes(name: &str) -> bool {
+    POLICY.get().is_some_and(|p| p.promotes(name))
+}
+
+/// How many warnings were turned into errors (the invocation fails).
+pub fn promoted_count() -> u8 {
+    PROMOTED.load(Ordering::Relaxed)
+}
+
+/// A warning with a name the --warn-error options can pick.
+pub fn warn_named(name: &str, msg: &str) {
+    if promotes(name) {
+        PROMOTED.fetch_add(1, Ordering::Relaxed);
+        error(&format!(
+            "error: {msg} ({name}, an error under --warn-error)"
+        ));
+        return;
+    }
+    warn_line(msg);
+}
+
 pub fn warn(msg: &str) {
+    warn_named("Warning", msg);
+}
+
+fn warn_line(msg: &str) {
     WARNINGS.fetch_add(1, Ordering::Relaxed);
     if is_json() {
         event("warning", "warn", msg, serde_json::Value::Null);

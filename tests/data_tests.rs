@@ -211,3 +211,35 @@ fn junit_report_lists_every_node_with_failures() {
     );
     assert!(xml.contains("<failure message=\"1 failing row(s)"), "{xml}");
 }
+
+/// dbt's --warn-error and --warn-error-options (include / exclude by name).
+#[test]
+fn warn_error_turns_warnings_into_failures() {
+    let p = project("version: 2\nmodels:\n  - name: items\n    columns:\n      - name: id\n        data_tests:\n          - unique:\n              config:\n                severity: warn\n");
+    assert_eq!(p.run(&["test"]).0, 0, "a warning alone passes");
+    assert_eq!(p.verdict("unique_items_id"), ("warn".into(), Some(1)));
+
+    let (code, _, err) = p.run(&["test", "--warn-error"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p.verdict("unique_items_id"), ("fail".into(), Some(1)));
+
+    let (code, _, err) = p.run(&[
+        "test",
+        "--warn-error-options",
+        "{include: all, exclude: [LogTestResult]}",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p.verdict("unique_items_id").0, "warn");
+
+    let (code, _, err) = p.run(&["run", "-s", "nothing_like_this", "--warn-error"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the selection criteria matched no nodes (NoNodesForSelectionCriteria, an error under --warn-error)"), "{err}");
+    let (code, _, _) = p.run(&[
+        "run",
+        "-s",
+        "nothing_like_this",
+        "--warn-error-options",
+        "{error: all, warn: [NoNodesForSelectionCriteria]}",
+    ]);
+    assert_eq!(code, 0);
+}

@@ -31,75 +31,85 @@ use crate::manifest::{CompiledNodes, Manifest, ResourceType};
 use crate::output;
 use crate::project::Project;
 
+/// Output format and --warn-error policy, before a command starts.
+fn start(p: &ProjectArgs) -> Result<()> {
+    output::init(p.log_format);
+    output::set_warn_error(output::WarnPolicy::from_args(
+        p.warn_error,
+        p.warn_error_options.as_deref(),
+    )?);
+    Ok(())
+}
+
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Init(args) => init::run(&args),
         Command::Debug(args) => {
-            output::init(args.log_format);
+            start(&args)?;
             debug::run(&args)
         }
         Command::Parse(args) => {
-            output::init(args.log_format);
+            start(&args)?;
             parse::run(&args)
         }
         Command::Compile(args) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             compile::run(&args)
         }
         Command::Ls(args) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             ls::run(&args)
         }
         Command::Seed(args) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             run::run(&args, "seed", &[ResourceType::Seed])
         }
         Command::Run(args) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             run::run(&args, "run", &[ResourceType::Model])
         }
         Command::Test(args) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             run::run(&args, "test", &[ResourceType::Test, ResourceType::UnitTest])
         }
         Command::Docs(crate::cli::DocsCommand::Generate(args)) => {
-            output::init(args.log_format);
+            start(&args)?;
             docs::generate(&args)
         }
         Command::Docs(crate::cli::DocsCommand::Serve(args)) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             docs::serve(&args)
         }
         Command::Source(crate::cli::SourceCommand::Freshness(args)) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             freshness::run(&args)
         }
         Command::Show(args) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             show::run(&args)
         }
         Command::RunOperation(args) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             run_operation::run(&args)
         }
         Command::Retry(args) => {
-            output::init(args.log_format);
+            start(&args)?;
             retry::run(&args)
         }
         Command::Deps(args) => {
-            output::init(args.log_format);
+            start(&args)?;
             deps::run(&args)
         }
         Command::Clean(args) => {
-            output::init(args.log_format);
+            start(&args)?;
             clean::run(&args)
         }
         Command::Snapshot(args) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             run::run(&args, "snapshot", &[ResourceType::Snapshot])
         }
         Command::Build(args) => {
-            output::init(args.project.log_format);
+            start(&args.project)?;
             run::run(
                 &args,
                 "build",
@@ -199,7 +209,10 @@ impl Session {
             .map(|i| self.dag.id(i).to_string())
             .collect();
         if ids.is_empty() && (!sel.select.is_empty() || sel.selector.is_some()) {
-            output::warn("the selection criteria matched no nodes");
+            output::warn_named(
+                "NoNodesForSelectionCriteria",
+                "the selection criteria matched no nodes",
+            );
         }
         Ok(ids)
     }

@@ -152,7 +152,8 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
                     }
                     let node = runnable[i];
                     reporter.started(node);
-                    let (result, code) = run_node(rc, node, &db, &thread_id);
+                    let (mut result, code) = run_node(rc, node, &db, &thread_id);
+                    promote_test_warning(&mut result);
                     reporter.finished(node, &result);
                     let failed = result.status.blocks_children();
                     finished
@@ -313,6 +314,19 @@ fn add_test_gates(session: &Session, runnable: &[&Node], parents: &mut [Vec<usiz
                 parents[ci].push(t);
             }
         }
+    }
+}
+
+/// --warn-error: a test at warn severity that found rows fails instead.
+fn promote_test_warning(result: &mut NodeResult) {
+    if result.status == crate::exec::result::Status::Warn
+        && crate::output::promotes("LogTestResult")
+    {
+        result.status = crate::exec::result::Status::Fail;
+        result.message = format!(
+            "{} (a warning, an error under --warn-error)",
+            result.message
+        );
     }
 }
 
