@@ -434,3 +434,60 @@ fn empty_runs_build_every_model_with_no_rows() {
         "a normal build reads the data"
     );
 }
+
+/// --log-format json: one event per line, with the names and fields the
+/// README documents.
+#[test]
+fn json_log_events_have_stable_names_and_fields() {
+    let p = run_project(&[
+        ("models/good.sql", "select 1 as id"),
+        ("models/bad.sql", "select nope from {{ ref('good') }}"),
+    ]);
+    let (code, _, err) = p.run(&["run", "--log-format", "json"]);
+    assert_eq!(code, 1);
+    let events: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let named = |name: &str| {
+        events
+            .iter()
+            .filter(|e| e["event"] == name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(named("node_started").len(), 2);
+    let finished = named("node_finished");
+    let bad = finished
+        .iter()
+        .find(|e| e["name"] == "bad")
+        .expect("bad finished");
+    assert_eq!(bad["status"], "error");
+    assert_eq!(bad["level"], "error");
+    assert_eq!(bad["unique_id"], "model.proj.bad");
+    let good = finished
+        .iter()
+        .find(|e| e["name"] == "good")
+        .expect("good finished");
+    assert_eq!(good["status"], "success");
+    for key in [
+        "ts",
+        "msg",
+        "resource_type",
+        "execution_time",
+        "index",
+        "total",
+        "rows_affected",
+    ] {
+        assert!(good.get(key).is_some(), "node_finished lacks {key}: {good}");
+    }
+    assert_eq!(named("node_failure")[0]["unique_id"], "model.proj.bad");
+    let done = named("run_finished");
+    assert_eq!(
+        (
+            done[0]["pass"].as_u64(),
+            done[0]["error"].as_u64(),
+            done[0]["total"].as_u64()
+        ),
+        (Some(1), Some(1), Some(2))
+    );
+}

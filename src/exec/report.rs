@@ -221,7 +221,14 @@ impl Reporter {
                 "run_finished",
                 "info",
                 &line,
-                json!({"elapsed": self.started.elapsed().as_secs_f64()}),
+                json!({
+                    "elapsed": self.started.elapsed().as_secs_f64(),
+                    "pass": pass,
+                    "warn": count(Status::Warn),
+                    "error": count(Status::Error) + count(Status::Fail),
+                    "skip": count(Status::Skipped),
+                    "total": results.len(),
+                }),
             );
         } else {
             output::info(&format!("\n{line}"));
