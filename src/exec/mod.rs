@@ -3,6 +3,7 @@
 //! order, on-run-end hooks. Nodes that fail skip their descendants.
 
 pub mod cancel;
+pub mod contract;
 pub mod node;
 pub mod report;
 pub mod result;

@@ -133,6 +133,15 @@ pub fn run_node(
         write_file(&rc.target_dir.join(compiled_path(node)), &compiled.sql);
         result.compiled_code = Some(compiled.sql.clone());
     }
+    if node.resource_type == ResourceType::Model && crate::exec::contract::enforced(node) {
+        if let Err(problem) = crate::exec::contract::check(db, node, &compiled.sql) {
+            result.status = Status::Error;
+            result.message = format!("Contract Error in model {}: {problem}", node.name);
+            result.execution_time = started.elapsed().as_secs_f64();
+            result.timing = timing;
+            return (result, Some(compiled));
+        }
+    }
 
     let exec_start = Utc::now();
     let outcome = materialize(rc, node, &compiled, db);

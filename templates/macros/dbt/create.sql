@@ -17,9 +17,60 @@
 {% macro default__create_table_as(temporary, relation, sql, language='sql') -%}
     {%- set sql_header = config.get('sql_header', none) -%}
     {{ sql_header if sql_header is not none }}
+    {%- set contract = config.get('contract') or {} -%}
+    {%- if contract.get('enforced') and not temporary %}
+    {#- A contracted model: the declared columns, types and constraints,
+        then the query's rows (kiln has checked the columns already). -#}
+    create or replace table {{ relation }} (
+        {{ table_columns_and_constraints() }}
+    );
+    insert into {{ relation }} ({{ contract_column_names() }})
+    select {{ contract_column_names() }} from (
+{{ sql }}
+    ) as model_subq
+    {%- else %}
     create {% if temporary %}temporary table{% else %}or replace table{% endif %} {{ relation }} as (
 {{ sql }}
     )
+    {%- endif %}
+{%- endmacro %}
+
+{% macro contract_column_names() -%}
+    {%- for col in model.columns.values() -%}
+        {{ adapter.quote(col.name) }}{{ ', ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- Column and model constraints DuckDB enforces (not_null, unique,
+    primary_key, check, custom); foreign keys are reported and left out,
+    since a referenced table could then never be rebuilt. -#}
+{% macro constraint_sql(c, columns=none) -%}
+    {%- set cols = '(' ~ (columns | join(', ')) ~ ')' if columns else '' -%}
+    {%- if c.type == 'not_null' and not columns -%} not null
+    {%- elif c.type == 'unique' -%} unique {{ cols }}
+    {%- elif c.type == 'primary_key' -%} primary key {{ cols }}
+    {%- elif c.type == 'check' -%} check ({{ c.expression }})
+    {%- elif c.type == 'custom' -%} {{ c.expression }}
+    {%- else -%}
+        {{ log("warning: the " ~ c.type ~ " constraint of " ~ model.name ~ " is not enforced on DuckDB", info=True) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro table_columns_and_constraints() -%}
+    {%- set parts = [] -%}
+    {%- for col in model.columns.values() -%}
+        {%- set text = [adapter.quote(col.name) ~ ' ' ~ col.data_type] -%}
+        {%- for c in col.constraints or [] -%}
+            {%- set one = constraint_sql(c) | trim -%}
+            {%- if one -%}{%- do text.append(one) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- do parts.append(text | join(' ')) -%}
+    {%- endfor -%}
+    {%- for c in model.constraints or [] -%}
+        {%- set one = constraint_sql(c, c.columns) | trim -%}
+        {%- if one and c.type != 'not_null' -%}{%- do parts.append(one) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ parts | join(',\n        ') }}
 {%- endmacro %}
 
 {% macro get_create_view_as_sql(relation, sql) -%}
