@@ -133,6 +133,11 @@ pub struct SelectionArgs {
     /// How tests attached to selected nodes are selected.
     #[arg(long, value_enum, env = "DBT_INDIRECT_SELECTION", default_value_t = IndirectSelection::Eager)]
     pub indirect_selection: IndirectSelection,
+
+    /// A previous run's target directory (its manifest.json and
+    /// run_results.json), for `state:modified`, `state:new`, `result:error`, ...
+    #[arg(long, value_name = "DIR", env = "DBT_STATE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -294,6 +299,10 @@ pub struct LsArgs {
     /// What to print for each node.
     #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Selector)]
     pub output: LsOutput,
+
+    /// With --state: say why each node counts as modified.
+    #[arg(long)]
+    pub explain: bool,
 
     /// With --output json: the keys to print (default: a standard set).
     #[arg(long, value_name = "KEY", num_args = 1..)]

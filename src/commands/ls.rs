@@ -36,9 +36,31 @@ pub fn run(args: &LsArgs) -> Result<i32> {
     let types = resource_types(&args.resource_type);
     let mut ids = session.select(&args.selection, &types)?;
     ids.sort();
+    // --explain: why each node differs from the --state run.
+    let previous = if args.explain {
+        session.previous_state(&args.selection)?
+    } else {
+        None
+    };
+    if args.explain && previous.is_none() {
+        output::warn(
+            "--explain says why nodes differ from a previous run; give that run with --state DIR",
+        );
+    }
     for id in &ids {
         if let Some(line) = describe(&session, id, args) {
-            output::stdout_line(&line);
+            match &previous {
+                Some(state) => {
+                    let why = state.changes(id);
+                    let why = if why.is_empty() {
+                        "unmodified".to_string()
+                    } else {
+                        why.join("; ")
+                    };
+                    output::stdout_line(&format!("{line}  # {why}"));
+                }
+                None => output::stdout_line(&line),
+            }
         }
     }
     Ok(0)

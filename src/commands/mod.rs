@@ -182,10 +182,12 @@ impl Session {
     /// selector), limited to `types`, in dependency order.
     pub fn select(&self, sel: &SelectionArgs, types: &[ResourceType]) -> Result<Vec<String>> {
         let spec = self.spec(sel)?;
+        let previous = self.previous_state(sel)?;
         let selector = Selector {
             manifest: &self.manifest,
             dag: &self.dag,
             indirect: sel.indirect_selection,
+            state: previous.as_ref(),
         };
         let chosen = selector.select(&spec)?;
         let wanted: crate::graph::NodeSet = chosen
@@ -215,6 +217,23 @@ impl Session {
             );
         }
         Ok(ids)
+    }
+
+    /// The previous run named by --state, if any.
+    pub fn previous_state(
+        &self,
+        sel: &SelectionArgs,
+    ) -> Result<Option<crate::graph::state::PreviousState>> {
+        sel.state
+            .as_ref()
+            .map(|dir| {
+                crate::graph::state::PreviousState::load(
+                    &self.project.dir.join(dir),
+                    &self.manifest,
+                    &self.jinja,
+                )
+            })
+            .transpose()
     }
 
     fn spec(&self, sel: &SelectionArgs) -> Result<Spec> {

@@ -6,6 +6,7 @@ pub mod pattern;
 pub mod select;
 pub mod selector;
 pub mod selectors_yml;
+pub mod state;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

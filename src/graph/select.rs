@@ -67,6 +67,8 @@ pub struct Selector<'a> {
     pub manifest: &'a Manifest,
     pub dag: &'a Dag,
     pub indirect: IndirectSelection,
+    /// The previous run (`--state DIR`), for state: and result: selectors.
+    pub state: Option<&'a crate::graph::state::PreviousState>,
 }
 
 impl<'a> Selector<'a> {
@@ -284,14 +286,24 @@ impl<'a> Selector<'a> {
             }
             Method::File => {
                 let p = std::path::Path::new(m.original_file_path());
-                let name = p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-                let stem = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                let name = p
+                    .file_name()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let stem = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
                 pat.matches(&name) || pat.matches(&stem)
             }
             Method::Path => {
                 let ofp = m.original_file_path();
                 let patch = match m {
-                    Member::Node(n) => n.patch_path.as_deref().and_then(|p| p.split_once("://")).map(|(_, p)| p.to_string()),
+                    Member::Node(n) => n
+                        .patch_path
+                        .as_deref()
+                        .and_then(|p| p.split_once("://"))
+                        .map(|(_, p)| p.to_string()),
                     _ => None,
                 };
                 glob.matches(ofp)
@@ -367,17 +379,50 @@ impl<'a> Selector<'a> {
                 _ => false,
             },
             Method::State | Method::Result => {
-                return Err(Error::new(format!(
-                    "selector '{}' needs --state with a previous manifest, which this command does not take yet",
-                    c.raw
-                )))
+                let Some(state) = self.state else {
+                    return Err(Error::new(format!(
+                        "selector '{}' needs --state DIR (a previous run's target directory)",
+                        c.raw
+                    )));
+                };
+                let id = match m {
+                    Member::Node(n) => n.unique_id.as_str(),
+                    Member::Source(s) => s.unique_id.as_str(),
+                    Member::Exposure(e) => e.unique_id.as_str(),
+                };
+                if c.method == Method::Result {
+                    return Ok(state.result(id) == Some(v));
+                }
+                let changes = state.changes(id);
+                let kind = |c: &String| c.split(' ').next().unwrap_or("").to_string();
+                match v {
+                    "new" => state.is_new(id),
+                    "old" => !state.is_new(id),
+                    "modified" => !changes.is_empty(),
+                    "unmodified" => changes.is_empty(),
+                    other => match other.strip_prefix("modified.") {
+                        Some(sub) if crate::graph::state::CHANGES.contains(&sub) => {
+                            changes.iter().any(|c| kind(c) == sub || kind(c) == "new")
+                        }
+                        _ => {
+                            return Err(Error::new(format!(
+                                "unknown state selector '{}': use new, old, modified, unmodified or modified.<{}>",
+                                c.raw,
+                                crate::graph::state::CHANGES.join("|")
+                            )))
+                        }
+                    },
+                }
             }
             Method::UnitTest => match m {
                 Member::Node(n) if n.resource_type == ResourceType::UnitTest => {
                     let parts: Vec<&str> = v.split('.').collect();
                     match parts.as_slice() {
                         [name] => Pattern::new(name).matches(&n.name),
-                        [pkg, name] => Pattern::new(pkg).matches(&n.package_name) && Pattern::new(name).matches(&n.name),
+                        [pkg, name] => {
+                            Pattern::new(pkg).matches(&n.package_name)
+                                && Pattern::new(name).matches(&n.name)
+                        }
                         _ => false,
                     }
                 }

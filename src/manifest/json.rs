@@ -224,6 +224,11 @@ pub struct NodeOut<'a> {
     attached_node: Option<&'a Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     test_metadata: Option<TestMetadataOut<'a>>,
+    /// kiln's own record of the vars and env vars the node read while
+    /// rendering (values as md5, so secrets are never written), so
+    /// `state:modified` can see a changed value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kiln_inputs: Option<Json>,
 }
 
 impl<'a> NodeOut<'a> {
@@ -324,8 +329,27 @@ impl<'a> NodeOut<'a> {
                 kwargs: &t.kwargs,
                 namespace: &t.namespace,
             }),
+            kiln_inputs: kiln_inputs(node),
         }
     }
+}
+
+fn kiln_inputs(node: &Node) -> Option<Json> {
+    if node.vars_used.is_empty() && node.env_vars_used.is_empty() {
+        return None;
+    }
+    let md5 = crate::jinja::builtins::local_md5;
+    let vars: Map<String, Json> = node
+        .vars_used
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(md5(v.to_string()))))
+        .collect();
+    let env: Map<String, Json> = node
+        .env_vars_used
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(md5(v.clone()))))
+        .collect();
+    Some(json!({"vars": vars, "env_vars": env}))
 }
 
 /// One node as a JSON value (the `model` variable of templates).
@@ -418,7 +442,7 @@ fn primary_keys(manifest: &Manifest) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-fn macros_json(manifest: &Manifest, jinja: &Jinja) -> Map<String, Json> {
+pub fn macros_json(manifest: &Manifest, jinja: &Jinja) -> Map<String, Json> {
     let mut macros = Map::new();
     for def in &jinja.macros.defs {
         let patch = manifest.macro_patches.get(&def.unique_id);

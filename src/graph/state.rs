@@ -1,0 +1,265 @@
+//! `--state DIR`: a previous manifest.json (kiln's or dbt's) and
+//! run_results.json, for `state:new`, `state:modified[.sub]`,
+//! `state:unmodified`, `state:old` and `result:<status>`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use serde_json::{Map, Value as Json};
+
+use crate::error::{Error, Location, Result};
+use crate::jinja::Jinja;
+use crate::manifest::json::{macros_json, node_json, source_json};
+use crate::manifest::Manifest;
+
+/// The kinds of change `state:modified` looks for, as its sub-selectors.
+pub const CHANGES: [&str; 7] = [
+    "body",
+    "configs",
+    "relation",
+    "persisted_descriptions",
+    "macros",
+    "contract",
+    "vars",
+];
+
+pub struct PreviousState {
+    /// Nodes and sources of the previous manifest, by unique id.
+    nodes: Map<String, Json>,
+    results: HashMap<String, String>,
+    /// Current macros whose SQL differs from the previous manifest's, or
+    /// that call such a macro.
+    changed_macros: HashSet<String>,
+    /// Current nodes and sources as manifest JSON, by unique id.
+    current: HashMap<String, Json>,
+}
+
+impl PreviousState {
+    pub fn load(dir: &Path, manifest: &Manifest, jinja: &Jinja) -> Result<PreviousState> {
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::new(format!(
+                "--state {}: cannot read manifest.json: {e}",
+                dir.display()
+            ))
+            .note(
+                "point --state at the target directory of a previous run (it holds manifest.json)",
+            )
+        })?;
+        let doc: Json = serde_json::from_str(&text).map_err(|e| {
+            Error::new(format!("{} is not a manifest: {e}", path.display()))
+                .at(Location::file(&path))
+        })?;
+        let mut nodes = doc["nodes"].as_object().cloned().unwrap_or_default();
+        nodes.extend(doc["sources"].as_object().cloned().unwrap_or_default());
+        let results = std::fs::read_to_string(dir.join("run_results.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Json>(&t).ok())
+            .and_then(|r| r["results"].as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    r["unique_id"].as_str()?.to_string(),
+                    r["status"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        let before = doc["macros"].as_object().cloned().unwrap_or_default();
+        let now = macros_json(manifest, jinja);
+        let mut changed: HashSet<String> = now
+            .iter()
+            .filter(|(id, m)| {
+                before
+                    .get(*id)
+                    .map(|b| b["macro_sql"] != m["macro_sql"])
+                    .unwrap_or(true)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        // A macro that calls a changed macro has changed too.
+        loop {
+            let more: Vec<String> = now
+                .iter()
+                .filter(|(id, _)| !changed.contains(*id))
+                .filter(|(_, m)| deps(m, "macros").iter().any(|d| changed.contains(d)))
+                .map(|(id, _)| id.clone())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            changed.extend(more);
+        }
+        let mut current: HashMap<String, Json> = manifest
+            .nodes
+            .iter()
+            .map(|(id, n)| (id.clone(), node_json(n)))
+            .collect();
+        current.extend(
+            manifest
+                .sources
+                .iter()
+                .map(|(id, s)| (id.clone(), source_json(s))),
+        );
+        Ok(PreviousState {
+            nodes,
+            results,
+            changed_macros: changed,
+            current,
+        })
+    }
+
+    pub fn is_new(&self, id: &str) -> bool {
+        self.current.contains_key(id) && !self.nodes.contains_key(id)
+    }
+
+    pub fn result(&self, id: &str) -> Option<&str> {
+        self.results.get(id).map(String::as_str)
+    }
+
+    /// What changed in a node since the previous manifest (empty when
+    /// nothing did); "new" for a node the previous manifest lacks.
+    pub fn changes(&self, id: &str) -> Vec<String> {
+        let Some(now) = self.current.get(id) else {
+            return Vec::new();
+        };
+        let Some(before) = self.nodes.get(id) else {
+            return vec!["new".into()];
+        };
+        let mut out = Vec::new();
+        if now["checksum"]["checksum"] != before["checksum"]["checksum"] {
+            out.push("body".to_string());
+        }
+        let changed_keys = config_changes(&now["config"], &before["config"]);
+        if !changed_keys.is_empty() {
+            out.push(format!("configs ({})", changed_keys.join(", ")));
+        }
+        let name_key = if id.starts_with("source.") {
+            "identifier"
+        } else {
+            "alias"
+        };
+        if ["database", "schema", name_key]
+            .iter()
+            .any(|k| !same_text(&now[*k], &before[*k]))
+        {
+            out.push("relation".into());
+        }
+        let persist = &now["config"]["persist_docs"];
+        let descriptions = |j: &Json| -> Vec<(String, String)> {
+            let mut v: Vec<(String, String)> = j["columns"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, c)| {
+                            (
+                                k.clone(),
+                                c["description"].as_str().unwrap_or("").to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort();
+            v
+        };
+        if (persist["relation"] == true && now["description"] != before["description"])
+            || (persist["columns"] == true && descriptions(now) != descriptions(before))
+        {
+            out.push("persisted_descriptions".into());
+        }
+        let changed: Vec<String> = deps(now, "macros")
+            .into_iter()
+            .filter(|m| self.changed_macros.contains(m))
+            .collect();
+        if !changed.is_empty() {
+            out.push(format!("macros ({})", changed.join(", ")));
+        }
+        if now["config"]["contract"]["enforced"] == true
+            && contract_columns(now) != contract_columns(before)
+        {
+            out.push("contract".into());
+        }
+        if let (Some(a), Some(b)) = (now.get("kiln_inputs"), before.get("kiln_inputs")) {
+            let names = |section: &str| -> Vec<String> {
+                let (x, y) = (&a[section], &b[section]);
+                let mut keys: Vec<String> = x
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|m| m.keys().cloned())
+                    .collect();
+                keys.retain(|k| x[k] != y[k]);
+                keys
+            };
+            let mut which = names("vars");
+            which.extend(names("env_vars").into_iter().map(|k| format!("env {k}")));
+            if !which.is_empty() {
+                out.push(format!("vars ({})", which.join(", ")));
+            }
+        }
+        out
+    }
+}
+
+fn deps(j: &Json, kind: &str) -> Vec<String> {
+    j["depends_on"][kind]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn same_text(a: &Json, b: &Json) -> bool {
+    a.as_str().map(str::to_lowercase) == b.as_str().map(str::to_lowercase)
+}
+
+fn contract_columns(j: &Json) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = j["columns"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, c)| {
+                    (
+                        k.to_lowercase(),
+                        c["data_type"].as_str().unwrap_or("").to_lowercase(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Config keys whose values differ; a key one side lacks counts only when
+/// the other side sets it to something (kiln and dbt list slightly
+/// different defaults).
+fn config_changes(now: &Json, before: &Json) -> Vec<String> {
+    let empty = |v: &Json| {
+        v.is_null()
+            || v.as_array().is_some_and(Vec::is_empty)
+            || v.as_object().is_some_and(Map::is_empty)
+    };
+    let mut keys: Vec<String> = now
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.keys().cloned())
+        .collect();
+    keys.extend(
+        before
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.keys().cloned()),
+    );
+    keys.sort();
+    keys.dedup();
+    keys.retain(|k| match (now.get(k), before.get(k)) {
+        (Some(a), Some(b)) => a != b,
+        (Some(v), None) | (None, Some(v)) => !empty(v),
+        (None, None) => false,
+    });
+    keys
+}

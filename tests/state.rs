@@ -1,0 +1,111 @@
+//! `--state`: which nodes `state:modified` (and its sub-selectors),
+//! `state:new` and `result:` select after a change, compared with a
+//! "production" run of the project as it was.
+
+mod common;
+
+use common::{run_project, Project};
+
+fn names(p: &Project, selector: &str) -> Vec<String> {
+    let (code, out, err) = p.run(&[
+        "ls",
+        "-s",
+        selector,
+        "--state",
+        "prod",
+        "--output",
+        "name",
+        "--resource-type",
+        "model",
+    ]);
+    assert_eq!(code, 0, "{selector}: {err}");
+    let mut v: Vec<String> = out.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+fn production() -> Project {
+    let p = run_project(&[
+        ("dbt_project.yml", "name: proj\nprofile: proj\nconfig-version: 2\nvars:\n  rate: 2\n  unused: 1\n"),
+        ("macros/fmt.sql", "{% macro fmt(x) %}upper({{ x }}){% endmacro %}\n{% macro wrap(x) %}{{ fmt(x) }}{% endmacro %}"),
+        ("models/a.sql", "select 1 as id"),
+        ("models/b.sql", "select {{ wrap(\"'x'\") }} as v"),
+        ("models/c.sql", "select {{ var('rate') }} as rate"),
+        ("models/d.sql", "{{ config(materialized='view') }} select 4 as id"),
+        ("models/e.sql", "select * from {{ ref('a') }}"),
+        ("models/f.sql", "select broken_column"),
+    ]);
+    let (code, _, _) = p.run(&["run"]);
+    assert_eq!(code, 1, "f fails in production");
+    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    p
+}
+
+#[test]
+fn state_modified_selects_exactly_what_changed() {
+    let p = production();
+    assert!(
+        names(&p, "state:modified").is_empty(),
+        "nothing changed yet"
+    );
+    assert_eq!(names(&p, "result:error"), vec!["f"]);
+
+    p.write("models/a.sql", "select 1 as id, 2 as extra");
+    p.write("macros/fmt.sql", "{% macro fmt(x) %}lower({{ x }}){% endmacro %}\n{% macro wrap(x) %}{{ fmt(x) }}{% endmacro %}");
+    p.write(
+        "dbt_project.yml",
+        "name: proj\nprofile: proj\nconfig-version: 2\nvars:\n  rate: 3\n  unused: 5\n",
+    );
+    p.write(
+        "models/d.sql",
+        "{{ config(materialized='table') }} select 4 as id",
+    );
+    p.write("models/g.sql", "select 7 as id");
+
+    assert_eq!(names(&p, "state:modified"), vec!["a", "b", "c", "d", "g"]);
+    assert_eq!(names(&p, "state:new"), vec!["g"]);
+    // d's config() call is in its file, so its body changed too (as in dbt).
+    assert_eq!(names(&p, "state:modified.body"), vec!["a", "d", "g"]);
+    assert_eq!(
+        names(&p, "state:modified.macros"),
+        vec!["b", "g"],
+        "through wrap() to fmt()"
+    );
+    assert_eq!(
+        names(&p, "state:modified.vars"),
+        vec!["c", "g"],
+        "only the model that reads the changed var"
+    );
+    assert_eq!(names(&p, "state:modified.configs"), vec!["d", "g"]);
+    assert_eq!(
+        names(&p, "state:modified+"),
+        vec!["a", "b", "c", "d", "e", "g"]
+    );
+    assert_eq!(names(&p, "state:unmodified"), vec!["e", "f"]);
+
+    let (_, out, _) = p.run(&[
+        "ls",
+        "-s",
+        "state:modified",
+        "--state",
+        "prod",
+        "--explain",
+        "--output",
+        "name",
+    ]);
+    assert!(out.contains("b  # macros (macro.proj.wrap)"), "{out}");
+    assert!(out.contains("c  # vars (rate)"), "{out}");
+    assert!(out.contains("d  # body; configs (materialized)"), "{out}");
+    assert!(out.contains("g  # new"), "{out}");
+}
+
+#[test]
+fn state_selectors_need_a_state() {
+    let p = production();
+    let (code, _, err) = p.run(&["ls", "-s", "state:modified"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("needs --state DIR"), "{err}");
+    let (code, _, err) = p.run(&["ls", "-s", "state:changed", "--state", "prod"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown state selector"), "{err}");
+}
