@@ -190,6 +190,16 @@ pub struct RunArgs {
     #[arg(short = 'x', long)]
     pub fail_fast: bool,
 
+    /// With --state: a ref to a node that is not selected reads the previous
+    /// run's relation when the target has none.
+    #[arg(long)]
+    pub defer: bool,
+
+    /// With --defer: read the previous run's relation even when the target
+    /// has one.
+    #[arg(long)]
+    pub favor_state: bool,
+
     /// Build every selected model with its refs and sources limited to zero
     /// rows: checks that the SQL compiles and runs, without the data.
     #[arg(long)]

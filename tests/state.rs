@@ -109,3 +109,60 @@ fn state_selectors_need_a_state() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown state selector"), "{err}");
 }
+
+#[test]
+fn defer_builds_only_what_changed_and_reads_parents_from_production() {
+    let p = run_project(&[
+        ("profiles.yml", "proj:\n  target: prod\n  outputs:\n    prod:\n      type: duckdb\n      path: db.duckdb\n      schema: main\n    ci:\n      type: duckdb\n      path: db.duckdb\n      schema: ci\n"),
+        ("models/a.sql", "{{ config(materialized='table') }} select 1 as id"),
+        ("models/b.sql", "{{ config(materialized='table') }} select id * 10 as v from {{ ref('a') }}"),
+        ("models/c.sql", "{{ config(materialized='table') }} select v + 1 as w from {{ ref('b') }}"),
+    ]);
+    assert_eq!(p.run(&["build", "--target", "prod"]).0, 0);
+    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    p.write(
+        "models/b.sql",
+        "{{ config(materialized='table') }} select id * 100 as v from {{ ref('a') }}",
+    );
+
+    let (code, _, err) = p.run(&[
+        "build",
+        "-s",
+        "state:modified+",
+        "--state",
+        "prod",
+        "--target",
+        "ci",
+    ]);
+    assert_eq!(code, 1, "without --defer the CI schema lacks a: {err}");
+
+    let (code, _, err) = p.run(&[
+        "build",
+        "-s",
+        "state:modified+",
+        "--defer",
+        "--state",
+        "prod",
+        "--target",
+        "ci",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ci = p.column(
+        "db.duckdb",
+        "select table_name from information_schema.tables where table_schema = 'ci' order by 1",
+    );
+    assert_eq!(
+        ci,
+        vec!["b", "c"],
+        "only the changed model and its child are built"
+    );
+    assert_eq!(
+        p.column("db.duckdb", "select w::varchar from ci.c"),
+        vec!["101"]
+    );
+    let compiled = p.read("target/compiled/proj/models/b.sql");
+    assert!(
+        compiled.contains("\"db\".\"main\".\"a\""),
+        "b reads production's a: {compiled}"
+    );
+}

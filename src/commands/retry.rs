@@ -91,6 +91,7 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         threads: session.project.target.threads,
         fail_fast,
         tests_gate_children: which == "build",
+        deferred: Default::default(),
     };
     let outcome = exec::execute(&session, &ids, &options)?;
     let target_dir = session.project.target_dir();

@@ -15,10 +15,19 @@ pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
         flags.as_object().cloned().unwrap_or_default(),
     )?;
     let ids = session.select(&args.selection, types)?;
+    let deferred = if args.defer || args.favor_state {
+        let state = session.previous_state(&args.selection)?.ok_or_else(|| {
+            crate::error::Error::new("--defer needs --state DIR (the previous run to defer to)")
+        })?;
+        crate::exec::defer::plan(&session, &state, &ids, args.favor_state)?
+    } else {
+        Default::default()
+    };
     let options = RunOptions {
         threads: session.project.target.threads,
         fail_fast: args.fail_fast,
         tests_gate_children: which == "build",
+        deferred,
     };
     let outcome = exec::execute(&session, &ids, &options)?;
     let target = session.project.target_dir();

@@ -43,6 +43,28 @@ impl Compiler {
         }
     }
 
+    /// `--defer`: refs to these nodes resolve to the given relations (the
+    /// previous run's) instead of the target's.
+    pub fn defer_to(
+        mut self,
+        deferred: HashMap<String, crate::jinja::relation::Relation>,
+    ) -> Compiler {
+        if deferred.is_empty() {
+            return self;
+        }
+        let empty = self
+            .jinja
+            .flags
+            .get_attr("EMPTY")
+            .is_ok_and(|v| v.is_true());
+        self.resolver = Arc::new(
+            ManifestResolver::new(self.manifest.clone())
+                .with_empty(empty)
+                .with_deferred(deferred),
+        );
+        self
+    }
+
     /// A render scope for `node` at execution time.
     pub fn scope_for(&self, node: &Node, db: Option<&Db>) -> Scope {
         // `model` is built only if the template reads it.

@@ -4,6 +4,7 @@
 
 pub mod cancel;
 pub mod contract;
+pub mod defer;
 pub mod node;
 pub mod report;
 pub mod result;
@@ -35,6 +36,8 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// `build`: a node's children wait for its tests, and a failing test skips them.
     pub tests_gate_children: bool,
+    /// `--defer`: refs to these nodes read the previous run's relations.
+    pub deferred: HashMap<String, Relation>,
 }
 
 pub struct RunOutcome {
@@ -85,7 +88,8 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     let adapter = open_adapter(session)?;
     let cache = Arc::new(RelationCache::new());
     let main = db_for(&adapter, &cache)?;
-    let compiler = Compiler::new(session.manifest.clone(), session.jinja.clone());
+    let compiler = Compiler::new(session.manifest.clone(), session.jinja.clone())
+        .defer_to(opts.deferred.clone());
     let target_dir = session.project.target_dir();
     let mut results: Vec<NodeResult> = Vec::new();
 

@@ -109,6 +109,21 @@ impl PreviousState {
         })
     }
 
+    /// The relation a model, seed or snapshot had in the previous run.
+    pub fn relation_of(&self, id: &str) -> Option<crate::jinja::relation::Relation> {
+        let n = self.nodes.get(id)?;
+        if n["config"]["materialized"] == "ephemeral" {
+            return None;
+        }
+        let text = |k: &str| n[k].as_str().map(str::to_string);
+        let identifier = text("alias").or_else(|| text("name"))?;
+        Some(crate::jinja::relation::Relation::new(
+            &text("database")?,
+            &text("schema")?,
+            &identifier,
+        ))
+    }
+
     pub fn is_new(&self, id: &str) -> bool {
         self.current.contains_key(id) && !self.nodes.contains_key(id)
     }
@@ -134,15 +149,18 @@ impl PreviousState {
         if !changed_keys.is_empty() {
             out.push(format!("configs ({})", changed_keys.join(", ")));
         }
-        let name_key = if id.starts_with("source.") {
-            "identifier"
+        // As dbt: the configured database / schema / alias, not the names
+        // they render to, so running against another target is no change.
+        let relation_changed = if id.starts_with("source.") {
+            ["database", "schema", "identifier"]
+                .iter()
+                .any(|k| !same_text(&now[*k], &before[*k]))
         } else {
-            "alias"
+            ["database", "schema", "alias"]
+                .iter()
+                .any(|k| !same_text(&now["config"][*k], &before["config"][*k]))
         };
-        if ["database", "schema", name_key]
-            .iter()
-            .any(|k| !same_text(&now[*k], &before[*k]))
-        {
+        if relation_changed {
             out.push("relation".into());
         }
         let persist = &now["config"]["persist_docs"];

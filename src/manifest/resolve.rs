@@ -363,6 +363,8 @@ pub struct ManifestResolver {
     graph: OnceLock<Value>,
     /// `--empty`: refs and sources read no rows.
     empty: bool,
+    /// `--defer`: relations of the previous run, by unique id.
+    deferred: HashMap<String, Relation>,
 }
 
 impl ManifestResolver {
@@ -373,7 +375,13 @@ impl ManifestResolver {
             lookup,
             graph: OnceLock::new(),
             empty: false,
+            deferred: HashMap::new(),
         }
+    }
+
+    pub fn with_deferred(mut self, deferred: HashMap<String, Relation>) -> ManifestResolver {
+        self.deferred = deferred;
+        self
     }
 
     pub fn with_empty(mut self, empty: bool) -> ManifestResolver {
@@ -394,7 +402,10 @@ impl Resolver for ManifestResolver {
         call: &RefCall,
     ) -> std::result::Result<Relation, String> {
         match self.lookup.find_ref(&self.manifest, from_package, call) {
-            Some(id) => Ok(self.limited(self.manifest.nodes[&id].typed_relation())),
+            Some(id) => match self.deferred.get(&id) {
+                Some(r) => Ok(self.limited(r.clone())),
+                None => Ok(self.limited(self.manifest.nodes[&id].typed_relation())),
+            },
             None => {
                 let mut msg = format!(
                     "ref('{}') does not name a model, seed or snapshot",
