@@ -42,6 +42,10 @@ pub enum Command {
     /// The documentation site: `kiln docs generate`, `kiln docs serve`.
     #[command(subcommand)]
     Docs(DocsCommand),
+    /// Create the selected models, seeds and snapshots in the target as views
+    /// of their relations in a previous run (--state), e.g. to set up a CI
+    /// schema.
+    Clone(RunArgs),
     /// Commands about sources: `kiln source freshness`.
     #[command(subcommand)]
     Source(SourceCommand),

@@ -166,3 +166,67 @@ fn defer_builds_only_what_changed_and_reads_parents_from_production() {
         "b reads production's a: {compiled}"
     );
 }
+
+const TWO_TARGETS: &str = "proj:\n  target: prod\n  outputs:\n    prod:\n      type: duckdb\n      path: db.duckdb\n      schema: main\n    ci:\n      type: duckdb\n      path: db.duckdb\n      schema: ci\n";
+
+#[test]
+fn clone_makes_views_of_the_previous_run_in_the_target() {
+    let p = run_project(&[
+        ("profiles.yml", TWO_TARGETS),
+        (
+            "models/a.sql",
+            "{{ config(materialized='table') }} select 1 as id",
+        ),
+        (
+            "models/b.sql",
+            "{{ config(materialized='table') }} select id + 1 as id from {{ ref('a') }}",
+        ),
+    ]);
+    assert_eq!(p.run(&["build"]).0, 0);
+    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    let (code, _, err) = p.run(&["clone", "--state", "prod", "--target", "ci"]);
+    assert_eq!(code, 0, "{err}");
+    let views = p.column("db.duckdb", "select table_name from information_schema.tables where table_schema = 'ci' and table_type = 'VIEW' order by 1");
+    assert_eq!(views, vec!["a", "b"]);
+    assert_eq!(
+        p.column("db.duckdb", "select id::varchar from ci.b"),
+        vec!["2"]
+    );
+    let (_, _, err) = p.run(&["clone", "--state", "prod", "--target", "ci"]);
+    assert!(err.contains("0 cloned, 2 already in the target"), "{err}");
+}
+
+#[test]
+fn breaking_a_contract_without_a_new_version_stops_the_run() {
+    let schema = |ty: &str| {
+        format!("version: 2\nmodels:\n  - name: orders\n    config:\n      contract: {{enforced: true}}\n    columns:\n      - name: id\n        data_type: int\n      - name: status\n        data_type: {ty}\n")
+    };
+    let p = run_project(&[
+        (
+            "models/orders.sql",
+            "{{ config(materialized='table') }} select 1 as id, 'x' as status",
+        ),
+        ("models/schema.yml", &schema("varchar")),
+    ]);
+    assert_eq!(p.run(&["build"]).0, 0);
+    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+
+    p.write(
+        "models/orders.sql",
+        "{{ config(materialized='table') }} select 1 as id, 2 as status",
+    );
+    p.write("models/schema.yml", &schema("int"));
+    let (code, _, err) = p.run(&["build", "-s", "state:modified", "--state", "prod"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("breaking change to the contract of model orders: column status changed type from varchar to int"), "{err}");
+    let (_, out, _) = p.run(&[
+        "ls",
+        "-s",
+        "state:modified.contract",
+        "--state",
+        "prod",
+        "--output",
+        "name",
+    ]);
+    assert_eq!(out.trim(), "orders");
+}

@@ -2,6 +2,7 @@
 //! that stops the invocation (exit code 2).
 
 pub mod clean;
+pub mod clone;
 pub mod compile;
 pub mod debug;
 pub mod deps;
@@ -83,6 +84,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Source(crate::cli::SourceCommand::Freshness(args)) => {
             start(&args.project)?;
             freshness::run(&args)
+        }
+        Command::Clone(args) => {
+            start(&args.project)?;
+            clone::run(&args)
         }
         Command::Show(args) => {
             start(&args.project)?;

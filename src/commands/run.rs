@@ -15,11 +15,15 @@ pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
         flags.as_object().cloned().unwrap_or_default(),
     )?;
     let ids = session.select(&args.selection, types)?;
+    let previous = session.previous_state(&args.selection)?;
+    if let Some(state) = &previous {
+        check_contracts(state, &session, &ids)?;
+    }
     let deferred = if args.defer || args.favor_state {
-        let state = session.previous_state(&args.selection)?.ok_or_else(|| {
+        let state = previous.as_ref().ok_or_else(|| {
             crate::error::Error::new("--defer needs --state DIR (the previous run to defer to)")
         })?;
-        crate::exec::defer::plan(&session, &state, &ids, args.favor_state)?
+        crate::exec::defer::plan(&session, state, &ids, args.favor_state)?
     } else {
         Default::default()
     };
@@ -61,4 +65,26 @@ pub fn invocation_args(args: &RunArgs, which: &str, session: &Session) -> serde_
         "project_dir": session.project.dir,
         "profiles_dir": args.project.profiles_dir,
     })
+}
+
+/// With --state: a selected model may not break its enforced contract
+/// (remove or retype a column) without a new version, as in dbt.
+fn check_contracts(
+    state: &crate::graph::state::PreviousState,
+    session: &Session,
+    ids: &[String],
+) -> Result<()> {
+    for id in ids {
+        let breaks = state.contract_breaks(id);
+        if let (false, Some(node)) = (breaks.is_empty(), session.manifest.nodes.get(id)) {
+            return Err(crate::error::Error::new(format!(
+                "breaking change to the contract of model {}: {}",
+                node.name,
+                breaks.join("; ")
+            ))
+            .at(crate::error::Location::file(&node.display_path))
+            .note("restore the columns, or add a new version of the model (versions:) and keep the old one for its users"));
+        }
+    }
+    Ok(())
 }

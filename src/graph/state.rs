@@ -124,6 +124,32 @@ impl PreviousState {
         ))
     }
 
+    /// Breaking changes to an enforced contract since the previous run: a
+    /// column removed or retyped, when the model kept its version.
+    pub fn contract_breaks(&self, id: &str) -> Vec<String> {
+        let (Some(now), Some(before)) = (self.current.get(id), self.nodes.get(id)) else {
+            return Vec::new();
+        };
+        if before["config"]["contract"]["enforced"] != true || now["version"] != before["version"] {
+            return Vec::new();
+        }
+        let now_cols = contract_columns(now);
+        let mut out = Vec::new();
+        for (name, ty) in contract_columns(before) {
+            match now_cols.iter().find(|(n, _)| *n == name) {
+                None => out.push(format!("column {name} was removed")),
+                Some((_, t)) if *t != ty => {
+                    out.push(format!("column {name} changed type from {ty} to {t}"))
+                }
+                _ => {}
+            }
+        }
+        if now["config"]["contract"]["enforced"] != true {
+            out.push("the contract is no longer enforced".into());
+        }
+        out
+    }
+
     pub fn is_new(&self, id: &str) -> bool {
         self.current.contains_key(id) && !self.nodes.contains_key(id)
     }
