@@ -260,3 +260,37 @@ fn test_verdicts_match_dbt() {
         );
     }
 }
+
+/// `--state` with dbt's own manifest of the same project: nothing counts as
+/// modified until something is.
+#[test]
+fn dbt_manifest_works_as_state() {
+    let p = Project::example();
+    let state = repo().join("tests/dbt_reference/dbt_state");
+    let state = state.to_str().expect("utf-8 path");
+    let (code, out, err) = p.run(&[
+        "ls",
+        "-s",
+        "state:modified",
+        "--state",
+        state,
+        "--output",
+        "name",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "", "unchanged project, dbt's manifest: {out}");
+    let sql = p.read("models/marts/customers.sql");
+    p.write("models/marts/customers.sql", &format!("{sql}\n-- a change"));
+    let (_, out, _) = p.run(&[
+        "ls",
+        "-s",
+        "state:modified",
+        "--state",
+        state,
+        "--output",
+        "name",
+        "--resource-type",
+        "model",
+    ]);
+    assert_eq!(out.trim(), "customers");
+}

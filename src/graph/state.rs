@@ -52,6 +52,7 @@ impl PreviousState {
         })?;
         let mut nodes = doc["nodes"].as_object().cloned().unwrap_or_default();
         nodes.extend(doc["sources"].as_object().cloned().unwrap_or_default());
+        nodes.extend(doc["unit_tests"].as_object().cloned().unwrap_or_default());
         let results = std::fs::read_to_string(dir.join("run_results.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<Json>(&t).ok())
@@ -67,14 +68,17 @@ impl PreviousState {
             .collect();
         let before = doc["macros"].as_object().cloned().unwrap_or_default();
         let now = macros_json(manifest, jinja);
+        // Built-in macros change with the tool, not the project: they are
+        // left out, so a manifest from dbt (or another kiln) compares cleanly.
+        let internal = |m: &Json| {
+            crate::jinja::macros::INTERNAL_PACKAGES
+                .contains(&m["package_name"].as_str().unwrap_or(""))
+        };
+        let sql = |m: &Json| m["macro_sql"].as_str().unwrap_or("").trim().to_string();
         let mut changed: HashSet<String> = now
             .iter()
-            .filter(|(id, m)| {
-                before
-                    .get(*id)
-                    .map(|b| b["macro_sql"] != m["macro_sql"])
-                    .unwrap_or(true)
-            })
+            .filter(|(_, m)| !internal(m))
+            .filter(|(id, m)| before.get(*id).map(|b| sql(b) != sql(m)).unwrap_or(true))
             .map(|(id, _)| id.clone())
             .collect();
         // A macro that calls a changed macro has changed too.
@@ -101,6 +105,8 @@ impl PreviousState {
                 .iter()
                 .map(|(id, s)| (id.clone(), source_json(s))),
         );
+        // Unit tests as the manifest's unit_tests section writes them.
+        current.extend(crate::manifest::json::unit_tests_json(manifest));
         Ok(PreviousState {
             nodes,
             results,
@@ -168,6 +174,14 @@ impl PreviousState {
             return vec!["new".into()];
         };
         let mut out = Vec::new();
+        if id.starts_with("unit_test.") {
+            // A unit test is its definition: fixtures, expectations, overrides.
+            let def = |j: &Json| ["given", "expect", "overrides"].map(|k| without_nulls(&j[k]));
+            if def(now) != def(before) {
+                out.push("body".to_string());
+            }
+            return out;
+        }
         if now["checksum"]["checksum"] != before["checksum"]["checksum"] {
             out.push("body".to_string());
         }
@@ -245,6 +259,21 @@ impl PreviousState {
     }
 }
 
+/// A value with null members removed, at any depth (kiln and dbt differ in
+/// which unset keys they write).
+fn without_nulls(v: &Json) -> Json {
+    match v {
+        Json::Object(m) => Json::Object(
+            m.iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| (k.clone(), without_nulls(x)))
+                .collect(),
+        ),
+        Json::Array(a) => Json::Array(a.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
 fn deps(j: &Json, kind: &str) -> Vec<String> {
     j["depends_on"][kind]
         .as_array()
@@ -283,6 +312,7 @@ fn contract_columns(j: &Json) -> Vec<(String, String)> {
 /// different defaults).
 fn config_changes(now: &Json, before: &Json) -> Vec<String> {
     let empty = |v: &Json| {
+        let v = without_nulls(v);
         v.is_null()
             || v.as_array().is_some_and(Vec::is_empty)
             || v.as_object().is_some_and(Map::is_empty)
@@ -301,7 +331,7 @@ fn config_changes(now: &Json, before: &Json) -> Vec<String> {
     keys.sort();
     keys.dedup();
     keys.retain(|k| match (now.get(k), before.get(k)) {
-        (Some(a), Some(b)) => a != b,
+        (Some(a), Some(b)) => without_nulls(a) != without_nulls(b),
         (Some(v), None) | (None, Some(v)) => !empty(v),
         (None, None) => false,
     });

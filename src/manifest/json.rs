@@ -628,8 +628,62 @@ pub fn write_manifest(
     })
 }
 
+/// A unit test fixture as dbt writes it: `format` (default dict) and
+/// `fixture` always present.
+fn fixture_json(f: &Json) -> Json {
+    let mut f = f.clone();
+    if let Some(m) = f.as_object_mut() {
+        m.entry("format").or_insert(json!("dict"));
+        m.entry("fixture").or_insert(Json::Null);
+        // dbt keeps SQL rows without the block scalar's final newline.
+        if let (Some("sql"), Some(Json::String(text))) = (m["format"].as_str(), m.get("rows")) {
+            let trimmed = text.trim_end().to_string();
+            m.insert("rows".into(), json!(trimmed));
+        }
+        // dbt records inline CSV rows as dicts of text.
+        if let (Some("csv"), Some(Json::String(text))) = (m["format"].as_str(), m.get("rows")) {
+            let mut reader = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_reader(text.trim().as_bytes());
+            let header: Vec<String> = reader
+                .headers()
+                .map(|h| h.iter().map(str::to_string).collect())
+                .unwrap_or_default();
+            let rows: Vec<Json> = reader
+                .records()
+                .flatten()
+                .map(|r| {
+                    Json::Object(
+                        header
+                            .iter()
+                            .cloned()
+                            .zip(r.iter().map(|v| json!(v)))
+                            .collect(),
+                    )
+                })
+                .collect();
+            m.insert("rows".into(), Json::Array(rows));
+        }
+    }
+    f
+}
+
+/// Overrides as dbt writes them: macros, vars and env_vars always present.
+fn overrides_json(o: Option<&Json>) -> Json {
+    match o {
+        Some(Json::Object(m)) => {
+            let mut m = m.clone();
+            for k in ["macros", "vars", "env_vars"] {
+                m.entry(k).or_insert(json!({}));
+            }
+            Json::Object(m)
+        }
+        _ => Json::Null,
+    }
+}
+
 /// Unit tests, in the manifest's `unit_tests` section.
-fn unit_tests_json(manifest: &Manifest) -> Map<String, Json> {
+pub fn unit_tests_json(manifest: &Manifest) -> Map<String, Json> {
     manifest
         .nodes
         .values()
@@ -640,8 +694,8 @@ fn unit_tests_json(manifest: &Manifest) -> Map<String, Json> {
                 n.unique_id.clone(),
                 json!({
                     "model": u.model,
-                    "given": d.get("given").cloned().unwrap_or(json!([])),
-                    "expect": d.get("expect").cloned().unwrap_or(Json::Null),
+                    "given": d.get("given").and_then(Json::as_array).map(|g| g.iter().map(fixture_json).collect::<Vec<_>>()).unwrap_or_default(),
+                    "expect": d.get("expect").map(fixture_json).unwrap_or(Json::Null),
                     "name": n.name,
                     "resource_type": "unit_test",
                     "package_name": n.package_name,
@@ -650,7 +704,7 @@ fn unit_tests_json(manifest: &Manifest) -> Map<String, Json> {
                     "unique_id": n.unique_id,
                     "fqn": n.fqn,
                     "description": n.description,
-                    "overrides": d.get("overrides").cloned().unwrap_or(Json::Null),
+                    "overrides": overrides_json(d.get("overrides")),
                     "depends_on": {"macros": [], "nodes": n.depends_on_nodes},
                     "config": {"tags": n.tags, "meta": {}, "enabled": n.enabled()},
                     "checksum": null,

@@ -20,6 +20,9 @@ rm -rf target *.duckdb *.duckdb.wal
 export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=False
 "$venv/bin/dbt" --version | grep -m1 installed | sed "s/.*installed: */dbt-core /" > "$here/dbt_version.txt"
 "$venv/bin/dbt" parse --profiles-dir . -q > /dev/null
+# dbt's own manifest, as `--state` for kiln.
+mkdir -p "$here/dbt_state"
+cp target/manifest.json "$here/dbt_state/manifest.json"
 
 # The parts of each parsed manifest node that kiln must reproduce exactly.
 python3 - "$here/nodes.json" <<'PY'
