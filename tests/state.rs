@@ -230,3 +230,78 @@ fn breaking_a_contract_without_a_new_version_stops_the_run() {
     ]);
     assert_eq!(out.trim(), "orders");
 }
+
+#[test]
+fn a_changed_env_var_marks_its_readers_and_its_value_is_not_written() {
+    let p = run_project(&[
+        (
+            "models/regional.sql",
+            "select '{{ env_var('KILN_TEST_REGION') }}' as region",
+        ),
+        ("models/other.sql", "select 1 as id"),
+    ]);
+    let run = |value: &str, args: &[&str]| {
+        let out = p
+            .kiln(args)
+            .env("KILN_TEST_REGION", value)
+            .output()
+            .expect("kiln runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    assert_eq!(run("secret-eu-1", &["parse"]).0, Some(0));
+    assert!(
+        !p.read("target/manifest.json").contains("secret-eu-1"),
+        "env var values are hashed, never written"
+    );
+    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    let (_, out) = run(
+        "secret-eu-1",
+        &[
+            "ls",
+            "-s",
+            "state:modified",
+            "--state",
+            "prod",
+            "--output",
+            "name",
+        ],
+    );
+    assert_eq!(out.trim(), "");
+    let (_, out) = run(
+        "secret-us-2",
+        &[
+            "ls",
+            "-s",
+            "state:modified",
+            "--state",
+            "prod",
+            "--output",
+            "name",
+            "--explain",
+        ],
+    );
+    assert_eq!(out.trim(), "regional  # vars (env KILN_TEST_REGION)");
+}
+
+#[test]
+fn description_changes_count_only_where_docs_are_persisted() {
+    let yml = |d: &str| {
+        format!("version: 2\nmodels:\n  - name: kept\n    description: {d}\n    config:\n      persist_docs: {{relation: true, columns: true}}\n  - name: plain\n    description: {d}\n")
+    };
+    let p = run_project(&[
+        ("models/kept.sql", "select 1 as id"),
+        ("models/plain.sql", "select 1 as id"),
+        ("models/schema.yml", &yml("first words")),
+    ]);
+    assert_eq!(p.run(&["parse"]).0, 0);
+    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    p.write("models/schema.yml", &yml("second words"));
+    assert_eq!(names(&p, "state:modified"), vec!["kept"]);
+    assert_eq!(
+        names(&p, "state:modified.persisted_descriptions"),
+        vec!["kept"]
+    );
+}
