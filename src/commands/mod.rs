@@ -138,6 +138,8 @@ pub struct Session {
     pub dag: Dag,
     pub selectors: Vec<NamedSelector>,
     pub started: Instant,
+    /// The --state run, loaded once per invocation.
+    state: std::sync::OnceLock<Option<Arc<crate::graph::state::PreviousState>>>,
 }
 
 impl Session {
@@ -180,6 +182,7 @@ impl Session {
             dag,
             selectors,
             started,
+            state: std::sync::OnceLock::new(),
         })
     }
 
@@ -192,7 +195,7 @@ impl Session {
             manifest: &self.manifest,
             dag: &self.dag,
             indirect: sel.indirect_selection,
-            state: previous.as_ref(),
+            state: previous.as_deref(),
         };
         let chosen = selector.select(&spec)?;
         let wanted: crate::graph::NodeSet = chosen
@@ -224,21 +227,23 @@ impl Session {
         Ok(ids)
     }
 
-    /// The previous run named by --state, if any.
+    /// The previous run named by --state, if any (read once).
     pub fn previous_state(
         &self,
         sel: &SelectionArgs,
-    ) -> Result<Option<crate::graph::state::PreviousState>> {
-        sel.state
-            .as_ref()
-            .map(|dir| {
-                crate::graph::state::PreviousState::load(
-                    &self.project.dir.join(dir),
-                    &self.manifest,
-                    &self.jinja,
-                )
-            })
-            .transpose()
+    ) -> Result<Option<Arc<crate::graph::state::PreviousState>>> {
+        if let Some(loaded) = self.state.get() {
+            return Ok(loaded.clone());
+        }
+        let loaded = match &sel.state {
+            Some(dir) => Some(Arc::new(crate::graph::state::PreviousState::load(
+                &self.project.dir.join(dir),
+                &self.manifest,
+                &self.jinja,
+            )?)),
+            None => None,
+        };
+        Ok(self.state.get_or_init(|| loaded).clone())
     }
 
     fn spec(&self, sel: &SelectionArgs) -> Result<Spec> {

@@ -23,7 +23,7 @@ pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
         let state = previous.as_ref().ok_or_else(|| {
             crate::error::Error::new("--defer needs --state DIR (the previous run to defer to)")
         })?;
-        crate::exec::defer::plan(&session, state, &ids, args.favor_state)?
+        crate::exec::defer::plan(&session, state.as_ref(), &ids, args.favor_state)?
     } else {
         Default::default()
     };
