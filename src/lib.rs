@@ -26,5 +26,6 @@ pub mod manifest;
 pub mod output;
 pub mod project;
 pub mod templates;
+pub mod text_table;
 
 pub use error::{Error, Result};

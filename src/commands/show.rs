@@ -8,8 +8,10 @@ use crate::cli::{ShowArgs, ShowOutput};
 use crate::commands::Session;
 use crate::compile::Compiler;
 use crate::error::{Error, Result};
+use crate::jinja::agate::cell_value;
 use crate::manifest::ResourceType;
 use crate::output;
+use crate::text_table::TextTable;
 
 pub fn run(args: &ShowArgs) -> Result<i32> {
     let session = Session::load(&args.project)?;
@@ -70,22 +72,6 @@ pub fn run(args: &ShowArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn cell_json(c: &Cell) -> Json {
-    match c {
-        Cell::Null => Json::Null,
-        Cell::Bool(b) => json!(b),
-        Cell::Int(i) => i64::try_from(*i)
-            .map(Json::from)
-            .unwrap_or_else(|_| Json::from(i.to_string())),
-        Cell::Float(f) => json!(f),
-        Cell::Decimal(d) => d
-            .parse::<f64>()
-            .map(Json::from)
-            .unwrap_or_else(|_| Json::from(d.clone())),
-        Cell::Text(s) | Cell::Other(s) => Json::from(s.clone()),
-    }
-}
-
 fn rows_json(t: &Table) -> Json {
     Json::Array(
         t.rows
@@ -95,7 +81,12 @@ fn rows_json(t: &Table) -> Json {
                     t.columns
                         .iter()
                         .zip(r)
-                        .map(|(c, v)| (c.name.clone(), cell_json(v)))
+                        .map(|(c, v)| {
+                            (
+                                c.name.clone(),
+                                serde_json::to_value(cell_value(v)).unwrap_or(Json::Null),
+                            )
+                        })
                         .collect::<Map<_, _>>(),
                 )
             })
@@ -120,12 +111,7 @@ fn text_table(t: &Table) -> String {
                 .collect()
         })
         .collect();
-    let mut widths: Vec<usize> = t.columns.iter().map(|c| c.name.chars().count()).collect();
-    for r in &cells {
-        for (i, v) in r.iter().enumerate() {
-            widths[i] = widths[i].max(v.chars().count());
-        }
-    }
+    let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
     let numeric: Vec<bool> = (0..t.columns.len())
         .map(|i| {
             t.rows.iter().all(|r| {
@@ -136,30 +122,9 @@ fn text_table(t: &Table) -> String {
             })
         })
         .collect();
-    let line = |vals: &[String]| {
-        let parts: Vec<String> = vals
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                if numeric[i] {
-                    format!("{v:>w$}", w = widths[i])
-                } else {
-                    format!("{v:<w$}", w = widths[i])
-                }
-            })
-            .collect();
-        format!("| {} |", parts.join(" | "))
-    };
-    let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
-    let rule = format!(
-        "|{}|",
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    let mut out = vec![line(&names), rule];
+    let table = TextTable::new(&names, &cells).right_aligned(numeric);
+    let line = |vals: &[String]| format!("| {} |", table.line(vals, " | "));
+    let mut out = vec![line(&names), format!("|{}|", table.rule(2, "|"))];
     out.extend(cells.iter().map(|r| line(r)));
     out.join("\n")
 }

@@ -98,34 +98,10 @@ pub fn check(db: &Db, node: &Node, sql: &str) -> Result<(), String> {
         return Ok(());
     }
     let header = ["column", "contract", "query", "problem"].map(str::to_string);
-    let mut widths = header.clone().map(|h| h.len());
-    for p in &problems {
-        for (i, v) in p.iter().enumerate() {
-            widths[i] = widths[i].max(v.len());
-        }
-    }
-    let line = |cells: &[String; 4]| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    };
-    let mut out = format!(
-        "the query does not match the model's contract:\n\n{}\n",
-        line(&header)
-    );
-    out.push_str(
-        &widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("-+-"),
-    );
-    out.push('\n');
-    for p in &problems {
-        out.push_str(&line(p));
+    let rows: Vec<Vec<String>> = problems.into_iter().map(Vec::from).collect();
+    let mut out = String::from("the query does not match the model's contract:\n\n");
+    for line in crate::text_table::plain(&header, &rows) {
+        out.push_str(&line);
         out.push('\n');
     }
     out.push_str("\nchange the model's SQL or its columns in YAML so they agree");

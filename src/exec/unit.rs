@@ -579,34 +579,14 @@ fn diff_table(names: &[String], expected: &[Vec<String>], actual: &[Vec<String>]
             None => missing.push(e),
         }
     }
-    let mut lines: Vec<(char, &Vec<String>)> = missing.iter().map(|r| ('-', *r)).collect();
-    lines.extend(remaining.iter().map(|r| ('+', *r)));
-    let mut widths: Vec<usize> = names.iter().map(|n| n.chars().count()).collect();
-    for (_, r) in &lines {
-        for (i, v) in r.iter().enumerate() {
-            widths[i] = widths[i].max(v.chars().count());
-        }
-    }
-    let fmt = |cells: &[String]| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    };
+    let mut signs: Vec<char> = vec!['-'; missing.len()];
+    signs.extend(std::iter::repeat_n('+', remaining.len()));
+    let rows: Vec<Vec<String>> = missing.into_iter().chain(remaining).cloned().collect();
     let mut out = String::from("actual differs from expected (- expected, + actual):\n\n");
-    out.push_str(&format!("  {}\n", fmt(names)));
-    out.push_str(&format!(
-        "  {}\n",
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("-+-")
-    ));
-    for (sign, r) in &lines {
-        out.push_str(&format!("{sign} {}\n", fmt(r)));
+    // Header and rule are indented to line up with the signed rows.
+    let prefixes = [' ', ' '].into_iter().chain(signs.iter().copied());
+    for (sign, line) in prefixes.zip(crate::text_table::plain(names, &rows)) {
+        out.push_str(&format!("{sign} {line}\n"));
     }
-    (out.trim_end().to_string(), lines.len() as i64)
+    (out.trim_end().to_string(), rows.len() as i64)
 }
