@@ -29,6 +29,7 @@ const ACTUAL: &str = "__dbt_unit_actual";
 /// Resolves a model's refs and sources to its fixture tables.
 struct FixtureResolver {
     manifest: Arc<Manifest>,
+    lookup: Lookup,
     tables: HashMap<String, String>,
     test_name: String,
 }
@@ -39,8 +40,8 @@ fn ref_key(id: &str) -> String {
 
 impl Resolver for FixtureResolver {
     fn resolve_ref(&self, from_package: &str, call: &RefCall) -> Result<Relation, String> {
-        let lookup = Lookup::new(&self.manifest);
-        let id = lookup
+        let id = self
+            .lookup
             .find_ref(&self.manifest, from_package, call)
             .ok_or_else(|| format!("ref('{}') names no model, seed or snapshot", call.name))?;
         match self.tables.get(&ref_key(&id)) {
@@ -421,6 +422,7 @@ fn execute(rc: &RunContext, node: &Node, warehouse: &Db) -> Outcome {
         .with_db(Some(db.clone()))
         .with_resolver(Some(Arc::new(FixtureResolver {
             manifest: manifest.clone(),
+            lookup,
             tables,
             test_name: node.name.clone(),
         }) as Arc<dyn Resolver>))

@@ -79,22 +79,13 @@ impl Relation {
     /// Files read in place (an external source): the expression as written.
     pub fn external(expression: &str) -> Relation {
         Relation {
-            database: None,
-            schema: None,
-            identifier: Some(expression.to_string()),
             kind: Some("external".into()),
             quote_policy: Parts {
                 database: false,
                 schema: false,
                 identifier: false,
             },
-            include_policy: Parts {
-                database: false,
-                schema: false,
-                identifier: true,
-            },
-            is_cte: false,
-            empty: false,
+            ..Relation::bare(expression)
         }
     }
 
