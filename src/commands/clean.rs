@@ -5,17 +5,14 @@ use std::path::{Component, Path};
 use crate::cli::ProjectArgs;
 use crate::error::{Error, Location, Result};
 use crate::output;
-use crate::project::dbt_project::DbtProject;
 
 pub fn run(args: &ProjectArgs) -> Result<i32> {
-    let dir = crate::project::project_dir(args)?;
-    let project = DbtProject::load(&dir, Path::new("dbt_project.yml"))?;
-    let root = dir
-        .canonicalize()
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", dir.display())))?;
+    // The project directory comes back canonical, so paths compare to it.
+    let (root, paths) = crate::project::dir_and_paths(args)?;
+    let dir = &root;
     // Check every target before deleting any, so a bad entry deletes nothing.
     let mut doomed = Vec::new();
-    for target in project.paths().clean_targets {
+    for target in paths.clean_targets {
         let path = dir.join(&target);
         // Judged by the words first (so a missing `../x` is still refused),
         // then by where the path really leads (symlinks).

@@ -9,7 +9,7 @@ use crate::manifest::{CompiledNodes, ResourceType};
 use crate::output;
 
 /// Node types that have SQL to compile.
-const COMPILABLE: [ResourceType; 4] = [
+pub const COMPILABLE: [ResourceType; 4] = [
     ResourceType::Model,
     ResourceType::Test,
     ResourceType::Analysis,
@@ -27,16 +27,8 @@ pub fn run(args: &CompileArgs) -> Result<i32> {
     let mut timer = output::Timer::start();
     let ids = session.select(&args.selection, &COMPILABLE)?;
     timer.lap("select");
-    let mut compiled = CompiledNodes::with_capacity(ids.len());
-    for (id, r) in compile_all(&compiler, &ids) {
-        compiled.insert(id, r?);
-    }
-    timer.lap("render");
+    let compiled = compile_and_write(&session, &compiler, &ids)?;
     let target = session.project.target_dir();
-    write_compiled(&target, &session.manifest, &compiled)?;
-    timer.lap("write compiled files");
-    session.write_manifest(Some(&compiled))?;
-    timer.lap("write manifest");
     // As dbt: with one model (or analysis, snapshot) selected, show its SQL.
     let shown: Vec<&String> = ids
         .iter()
@@ -63,4 +55,24 @@ pub fn run(args: &CompileArgs) -> Result<i32> {
         target.join("compiled").display()
     ));
     Ok(0)
+}
+
+/// Renders `ids`, writes their files under target/compiled/ and the
+/// manifest with their compiled code.
+pub fn compile_and_write(
+    session: &Session,
+    compiler: &Compiler,
+    ids: &[String],
+) -> Result<CompiledNodes> {
+    let mut timer = output::Timer::start();
+    let mut compiled = CompiledNodes::with_capacity(ids.len());
+    for (id, r) in compile_all(compiler, ids) {
+        compiled.insert(id, r?);
+    }
+    timer.lap("render");
+    write_compiled(&session.project.target_dir(), &session.manifest, &compiled)?;
+    timer.lap("write compiled files");
+    session.write_manifest(Some(&compiled))?;
+    timer.lap("write manifest");
+    Ok(compiled)
 }

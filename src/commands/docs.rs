@@ -4,11 +4,11 @@ use std::path::{Component, Path};
 
 use crate::artifacts::{catalog, docs_site};
 use crate::cli::{DocsServeArgs, ProjectArgs};
+use crate::commands::compile::{compile_and_write, COMPILABLE};
 use crate::commands::Session;
-use crate::compile::{compile_all, write_compiled, Compiler};
+use crate::compile::Compiler;
 use crate::error::{Error, Result};
 use crate::manifest::json::{write_atomic, write_json_atomic};
-use crate::manifest::{CompiledNodes, ResourceType};
 use crate::output;
 
 pub fn generate(args: &ProjectArgs) -> Result<i32> {
@@ -18,24 +18,11 @@ pub fn generate(args: &ProjectArgs) -> Result<i32> {
         .manifest
         .nodes
         .values()
-        .filter(|n| {
-            matches!(
-                n.resource_type,
-                ResourceType::Model
-                    | ResourceType::Test
-                    | ResourceType::Analysis
-                    | ResourceType::Snapshot
-            )
-        })
+        .filter(|n| COMPILABLE.contains(&n.resource_type))
         .map(|n| n.unique_id.clone())
         .collect();
-    let mut compiled = CompiledNodes::with_capacity(ids.len());
-    for (id, r) in compile_all(&compiler, &ids) {
-        compiled.insert(id, r?);
-    }
+    let compiled = compile_and_write(&session, &compiler, &ids)?;
     let target = session.project.target_dir();
-    write_compiled(&target, &session.manifest, &compiled)?;
-    session.write_manifest(Some(&compiled))?;
 
     let db = crate::exec::open_db(&session)?;
     let (doc, types) = catalog::build(&db, &session.manifest, &session.invocation())?;
@@ -53,10 +40,8 @@ pub fn generate(args: &ProjectArgs) -> Result<i32> {
 }
 
 pub fn serve(args: &DocsServeArgs) -> Result<i32> {
-    let dir = crate::project::project_dir(&args.project)?;
-    let project =
-        crate::project::dbt_project::DbtProject::load(&dir, Path::new("dbt_project.yml"))?;
-    let root = dir.join(project.paths().target);
+    let (dir, paths) = crate::project::dir_and_paths(&args.project)?;
+    let root = dir.join(paths.target);
     if !root.join("index.html").exists() {
         return Err(Error::new(format!(
             "there is no {}; run `kiln docs generate` first",

@@ -212,12 +212,7 @@ impl Session {
                 types.contains(&rt)
             })
             .collect();
-        let ids: Vec<String> = self
-            .dag
-            .topo_order(&wanted)
-            .into_iter()
-            .map(|i| self.dag.id(i).to_string())
-            .collect();
+        let ids = self.dag.ids_in_order(&wanted);
         if ids.is_empty() && (!sel.select.is_empty() || sel.selector.is_some()) {
             output::warn_named(
                 "NoNodesForSelectionCriteria",

@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use crate::cli::ProjectArgs;
 use crate::commands::Session;
 use crate::error::{Error, Location, Result};
-use crate::exec::{self, RunOptions};
+use crate::exec::RunOptions;
 use crate::manifest::ResourceType;
 use crate::output;
 
@@ -14,13 +14,8 @@ use crate::output;
 const RETRY: [&str; 4] = ["error", "fail", "skipped", "runtime error"];
 
 pub fn run(args: &ProjectArgs) -> Result<i32> {
-    let dir = crate::project::project_dir(args)?;
-    let target = crate::project::dbt_project::DbtProject::load(
-        &dir,
-        std::path::Path::new("dbt_project.yml"),
-    )?
-    .paths()
-    .target;
+    let (dir, paths) = crate::project::dir_and_paths(args)?;
+    let target = paths.target;
     let path = dir.join(&target).join("run_results.json");
     let shown = format!("{target}/run_results.json");
     let text = std::fs::read_to_string(&path).map_err(|_| {
@@ -62,10 +57,8 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
     }
     let full_refresh = recorded["full_refresh"].as_bool().unwrap_or(false);
     let fail_fast = recorded["fail_fast"].as_bool().unwrap_or(false);
-    let flags =
-        serde_json::json!({"FULL_REFRESH": full_refresh, "FAIL_FAST": fail_fast, "WHICH": which});
-    let session =
-        Session::load_with_flags(&project, flags.as_object().cloned().unwrap_or_default())?;
+    let flags = super::run::flags(&which, full_refresh, fail_fast, false);
+    let session = Session::load_with_flags(&project, flags)?;
     let positions: crate::graph::NodeSet = wanted
         .iter()
         .filter(|id| {
@@ -77,12 +70,7 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         })
         .filter_map(|id| session.dag.position(id))
         .collect();
-    let ids: Vec<String> = session
-        .dag
-        .topo_order(&positions)
-        .into_iter()
-        .map(|i| session.dag.id(i).to_string())
-        .collect();
+    let ids = session.dag.ids_in_order(&positions);
     output::info(&format!(
         "Retrying {} node(s) of the last `kiln {which}`",
         ids.len()
@@ -93,16 +81,6 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         tests_gate_children: which == "build",
         deferred: Default::default(),
     };
-    let outcome = exec::execute(&session, &ids, &options)?;
-    let target_dir = session.project.target_dir();
     // The recorded arguments stay, so a second retry repeats the same command.
-    crate::artifacts::write_run_results(
-        &target_dir,
-        &session.invocation(),
-        &outcome.results,
-        session.started.elapsed().as_secs_f64(),
-        recorded.clone(),
-    )?;
-    session.write_manifest(Some(&outcome.compiled))?;
-    Ok(outcome.exit_code())
+    super::run::execute_and_record(&session, &ids, &options, &which, recorded.clone(), None)
 }

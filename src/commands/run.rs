@@ -1,6 +1,8 @@
 //! `kiln run` and `kiln seed`: build the selected nodes in the database.
 
-use serde_json::json;
+use std::path::Path;
+
+use serde_json::{json, Map, Value as Json};
 
 use crate::cli::RunArgs;
 use crate::commands::Session;
@@ -8,11 +10,16 @@ use crate::error::Result;
 use crate::exec::{self, RunOptions};
 use crate::manifest::ResourceType;
 
+/// The `flags` templates see for a run.
+pub fn flags(which: &str, full_refresh: bool, fail_fast: bool, empty: bool) -> Map<String, Json> {
+    let f = json!({"FULL_REFRESH": full_refresh, "FAIL_FAST": fail_fast, "WHICH": which, "EMPTY": empty});
+    f.as_object().cloned().unwrap_or_default()
+}
+
 pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
-    let flags = json!({"FULL_REFRESH": args.full_refresh, "FAIL_FAST": args.fail_fast, "WHICH": which, "EMPTY": args.empty});
     let session = Session::load_with_flags(
         &args.project,
-        flags.as_object().cloned().unwrap_or_default(),
+        flags(which, args.full_refresh, args.fail_fast, args.empty),
     )?;
     let ids = session.select(&args.selection, types)?;
     let previous = session.previous_state(&args.selection)?;
@@ -33,17 +40,38 @@ pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
         tests_gate_children: which == "build",
         deferred,
     };
-    let outcome = exec::execute(&session, &ids, &options)?;
-    let target = session.project.target_dir();
+    let recorded = invocation_args(args, which, &session);
+    execute_and_record(
+        &session,
+        &ids,
+        &options,
+        which,
+        recorded,
+        args.junit_xml.as_deref(),
+    )
+}
+
+/// Runs `ids` and writes what a run leaves: run_results.json (with
+/// `recorded` as its args, so `kiln retry` can repeat it), the manifest and,
+/// when asked, a JUnit report. Returns the exit code.
+pub fn execute_and_record(
+    session: &Session,
+    ids: &[String],
+    options: &RunOptions,
+    which: &str,
+    recorded: Json,
+    junit: Option<&Path>,
+) -> Result<i32> {
+    let outcome = exec::execute(session, ids, options)?;
     crate::artifacts::write_run_results(
-        &target,
+        &session.project.target_dir(),
         &session.invocation(),
         &outcome.results,
         session.started.elapsed().as_secs_f64(),
-        invocation_args(args, which, &session),
+        recorded,
     )?;
     session.write_manifest(Some(&outcome.compiled))?;
-    if let Some(path) = &args.junit_xml {
+    if let Some(path) = junit {
         crate::artifacts::junit::write(path, which, &outcome.results)?;
     }
     Ok(outcome.exit_code())

@@ -206,6 +206,14 @@ impl Dag {
         out
     }
 
+    /// The unique ids of `subset` in dependency order.
+    pub fn ids_in_order(&self, subset: &NodeSet) -> Vec<String> {
+        self.topo_order(subset)
+            .into_iter()
+            .map(|i| self.id(i).to_string())
+            .collect()
+    }
+
     /// The nodes of `subset` in dependency order (parents before children,
     /// ties by unique id so output is stable).
     pub fn topo_order(&self, subset: &NodeSet) -> Vec<usize> {

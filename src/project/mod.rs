@@ -326,6 +326,14 @@ pub fn project_dir(args: &ProjectArgs) -> Result<PathBuf> {
     std::fs::canonicalize(&dir).map_err(|e| Error::io("open", &dir, e))
 }
 
+/// The project directory and its paths, from dbt_project.yml alone (no
+/// profile): for commands that only move files (clean, deps, retry, docs serve).
+pub fn dir_and_paths(args: &ProjectArgs) -> Result<(PathBuf, Paths)> {
+    let dir = project_dir(args)?;
+    let paths = DbtProject::load(&dir, Path::new("dbt_project.yml"))?.paths();
+    Ok((dir, paths))
+}
+
 /// Package directories under the install path: each with a dbt_project.yml.
 fn installed_package_dirs(install_dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(install_dir) else {
