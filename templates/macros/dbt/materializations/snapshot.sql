@@ -119,17 +119,10 @@
         {{ exceptions.raise_compiler_error("snapshot " ~ model.name ~ " uses the timestamp strategy and needs an updated_at config") }}
     {%- endif -%}
     {%- set columns = get_snapshot_table_column_names() -%}
-    {%- set keys = unique_key_list_of(config.get('unique_key')) -%}
     {%- set row_changed -%}
         (snapshotted_data.{{ columns.dbt_valid_from }} < source_data.{{ updated_at }})
     {%- endset -%}
-    {{ return({
-        'unique_key': config.get('unique_key'),
-        'updated_at': updated_at,
-        'row_changed': row_changed,
-        'scd_id': snapshot_hash_arguments(keys + [updated_at]),
-        'hard_deletes': snapshot_hard_deletes(),
-    }) }}
+    {{ return(snapshot_strategy_result(updated_at, row_changed)) }}
 {% endmacro %}
 
 {#- check: a row changed when any checked column differs (NULLs count);
@@ -140,7 +133,6 @@
         {{ exceptions.raise_compiler_error("snapshot " ~ model.name ~ " uses the check strategy and needs a check_cols config ('all' or a list)") }}
     {%- endif -%}
     {%- set updated_at = config.get('updated_at') or snapshot_get_time() -%}
-    {%- set keys = unique_key_list_of(config.get('unique_key')) -%}
     {%- set column_added = [] -%}
     {%- if check_cols_config == 'all' -%}
         {%- set check_cols = [] -%}
@@ -173,6 +165,13 @@
         {%- endif %}
     )
     {%- endset -%}
+    {{ return(snapshot_strategy_result(updated_at, row_changed)) }}
+{% endmacro %}
+
+{#- What both strategies hand the materialization: the key, the change
+    time, when a row changed, and each version's id (key + change time). -#}
+{% macro snapshot_strategy_result(updated_at, row_changed) %}
+    {%- set keys = unique_key_list_of(config.get('unique_key')) -%}
     {{ return({
         'unique_key': config.get('unique_key'),
         'updated_at': updated_at,
@@ -334,17 +333,14 @@
     {%- if new_record %},
     {#- A deletion record gets an id of its own (key, time, 'deleted'), so
         every version's dbt_scd_id stays unique. -#}
-    {%- set deleted_scd_args = [] -%}
-    {%- for k in unique_key_list_of(key) -%}
-        {%- do deleted_scd_args.append('snapshotted_data.dbt_unique_key_' ~ loop.index) -%}
-    {%- endfor -%}
-    {%- do deleted_scd_args.extend([snapshot_get_time(), "'deleted'"]) %}
+    {%- set deleted_keys = snapshot_unique_key_refs(key, 'snapshotted_data') -%}
+    {%- set deleted_scd_args = deleted_keys + [snapshot_get_time(), "'deleted'"] %}
     deletion_records as (
         select 'insert' as dbt_change_type,
             {%- for name in get_columns_in_query(source_sql) %}
             snapshotted_data.{{ adapter.quote(name) }},
             {%- endfor %}
-            {{ snapshot_unique_key_columns_of(key, 'snapshotted_data') }},
+            {{ deleted_keys | join(', ') }},
             {{ snapshot_get_time() }} as {{ columns.dbt_updated_at }},
             {{ snapshot_get_time() }} as {{ columns.dbt_valid_from }},
             {{ snapshot_open_valid_to(snapshot_get_time()) }} as {{ columns.dbt_valid_to }},
@@ -370,10 +366,13 @@
     {%- endif %}
 {% endmacro %}
 
-{% macro snapshot_unique_key_columns_of(unique_key, relation_alias) -%}
+{#- `alias.dbt_unique_key_1`, ...: the staged key columns of a relation. -#}
+{% macro snapshot_unique_key_refs(unique_key, relation_alias) -%}
+    {%- set refs = [] -%}
     {%- for k in unique_key_list_of(unique_key) -%}
-        {{ relation_alias }}.dbt_unique_key_{{ loop.index }}{{ ', ' if not loop.last }}
+        {%- do refs.append(relation_alias ~ '.dbt_unique_key_' ~ loop.index) -%}
     {%- endfor -%}
+    {{ return(refs) }}
 {%- endmacro %}
 
 {#- Columns new to the query are added to the table before merging. -#}
