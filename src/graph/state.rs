@@ -32,6 +32,8 @@ pub struct PreviousState {
     changed_macros: HashSet<String>,
     /// Current nodes and sources as manifest JSON, by unique id.
     current: HashMap<String, Json>,
+    /// What changed, per node; worked out once, on first use.
+    changes: std::sync::OnceLock<HashMap<String, Vec<String>>>,
 }
 
 impl PreviousState {
@@ -112,6 +114,7 @@ impl PreviousState {
             results,
             changed_macros: changed,
             current,
+            changes: std::sync::OnceLock::new(),
         })
     }
 
@@ -139,9 +142,9 @@ impl PreviousState {
         if before["config"]["contract"]["enforced"] != true || now["version"] != before["version"] {
             return Vec::new();
         }
-        let now_cols = contract_columns(now);
+        let now_cols = column_field(now, "data_type", true);
         let mut out = Vec::new();
-        for (name, ty) in contract_columns(before) {
+        for (name, ty) in column_field(before, "data_type", true) {
             match now_cols.iter().find(|(n, _)| *n == name) {
                 None => out.push(format!("column {name} was removed")),
                 Some((_, t)) if *t != ty => {
@@ -166,7 +169,19 @@ impl PreviousState {
 
     /// What changed in a node since the previous manifest (empty when
     /// nothing did); "new" for a node the previous manifest lacks.
-    pub fn changes(&self, id: &str) -> Vec<String> {
+    pub fn changes(&self, id: &str) -> &[String] {
+        self.changes
+            .get_or_init(|| {
+                self.current
+                    .keys()
+                    .map(|id| (id.clone(), self.compare(id)))
+                    .collect()
+            })
+            .get(id)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn compare(&self, id: &str) -> Vec<String> {
         let Some(now) = self.current.get(id) else {
             return Vec::new();
         };
@@ -204,25 +219,10 @@ impl PreviousState {
             out.push("relation".into());
         }
         let persist = &now["config"]["persist_docs"];
-        let descriptions = |j: &Json| -> Vec<(String, String)> {
-            let mut v: Vec<(String, String)> = j["columns"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, c)| {
-                            (
-                                k.clone(),
-                                c["description"].as_str().unwrap_or("").to_string(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            v.sort();
-            v
-        };
         if (persist["relation"] == true && now["description"] != before["description"])
-            || (persist["columns"] == true && descriptions(now) != descriptions(before))
+            || (persist["columns"] == true
+                && column_field(now, "description", false)
+                    != column_field(before, "description", false))
         {
             out.push("persisted_descriptions".into());
         }
@@ -234,7 +234,7 @@ impl PreviousState {
             out.push(format!("macros ({})", changed.join(", ")));
         }
         if now["config"]["contract"]["enforced"] == true
-            && contract_columns(now) != contract_columns(before)
+            && column_field(now, "data_type", true) != column_field(before, "data_type", true)
         {
             out.push("contract".into());
         }
@@ -289,17 +289,21 @@ fn same_text(a: &Json, b: &Json) -> bool {
     a.as_str().map(str::to_lowercase) == b.as_str().map(str::to_lowercase)
 }
 
-fn contract_columns(j: &Json) -> Vec<(String, String)> {
+/// (column, one of its fields) for every column of a node, sorted;
+/// lower-cased when `fold` (types and names compare case-insensitively).
+fn column_field(j: &Json, field: &str, fold: bool) -> Vec<(String, String)> {
+    let case = |t: &str| {
+        if fold {
+            t.to_lowercase()
+        } else {
+            t.to_string()
+        }
+    };
     let mut v: Vec<(String, String)> = j["columns"]
         .as_object()
         .map(|m| {
             m.iter()
-                .map(|(k, c)| {
-                    (
-                        k.to_lowercase(),
-                        c["data_type"].as_str().unwrap_or("").to_lowercase(),
-                    )
-                })
+                .map(|(k, c)| (case(k), case(c[field].as_str().unwrap_or(""))))
                 .collect()
         })
         .unwrap_or_default();
