@@ -60,8 +60,7 @@ fn ci_builds_what_a_commit_changed_against_production() {
     git(&p.dir, &["init", "-q", "-b", "main"]);
     git(&p.dir, &["add", "."]);
     git(&p.dir, &["commit", "-qm", "production"]);
-    let (code, _, err) = p.run(&["build"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["build"]);
     std::fs::rename(p.dir.join("target"), p.dir.parent().unwrap().join("prod")).unwrap();
 
     // The pull request: a macro, a var, a config and a new model.
@@ -106,7 +105,7 @@ fn ci_builds_what_a_commit_changed_against_production() {
         "{err}"
     );
 
-    let (code, _, err) = p.run(&[
+    p.ok(&[
         "build",
         "-s",
         "state:modified+",
@@ -118,7 +117,6 @@ fn ci_builds_what_a_commit_changed_against_production() {
         "--junit-xml",
         "junit.xml",
     ]);
-    assert_eq!(code, 0, "{err}");
     let built = p.column("../warehouse.duckdb", "select table_name from information_schema.tables where table_schema = 'ci_pr_1' order by 1");
     assert_eq!(
         built,

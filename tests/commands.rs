@@ -6,8 +6,7 @@ use common::{run_project, Project};
 
 fn built_example() -> Project {
     let p = Project::example();
-    let (code, _, err) = p.run(&["build"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["build"]);
     p
 }
 
@@ -39,13 +38,12 @@ fn run_operation_calls_a_macro_with_arguments() {
         "macros/ops.sql",
         "{% macro make_note(text, n=1) %}{% do run_query(\"create table notes as select '\" ~ text ~ \"' as note, \" ~ n ~ \" as n\") %}{% endmacro %}\n{% macro explode() %}{{ exceptions.raise_compiler_error('boom') }}{% endmacro %}",
     )]);
-    let (code, _, err) = p.run(&[
+    p.ok(&[
         "run-operation",
         "make_note",
         "--args",
         "{text: hello, n: 3}",
     ]);
-    assert_eq!(code, 0, "{err}");
     assert_eq!(
         p.query("db.duckdb", "select note, n::varchar from notes"),
         vec![vec!["hello", "3"]]
@@ -73,8 +71,7 @@ fn retry_reruns_what_failed_once_it_is_fixed() {
     assert_eq!(p.verdict("b").0, "error");
     assert_eq!(p.verdict("c").0, "skipped");
     p.write("models/b.sql", "select id, 2 as fixed from {{ ref('a') }}");
-    let (code, _, err) = p.run(&["retry"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["retry"]);
     let names: Vec<String> = p.results().into_iter().map(|r| r.0).collect();
     assert_eq!(
         names,
@@ -94,8 +91,7 @@ fn retry_reruns_what_failed_once_it_is_fixed() {
 fn clean_deletes_targets_inside_the_project_only() {
     let p = built_example();
     assert!(p.dir.join("target").exists());
-    let (code, _, err) = p.run(&["clean"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["clean"]);
     assert!(!p.dir.join("target").exists());
 
     std::fs::create_dir_all(p.dir.join("target")).unwrap();

@@ -9,8 +9,7 @@ use serde_json::{json, Value};
 
 fn parsed() -> (Project, Value) {
     let p = Project::fixture("config_precedence");
-    let (code, _, err) = p.run(&["parse"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["parse"]);
     let m = p.manifest();
     (p, m)
 }
@@ -95,8 +94,7 @@ fn generate_schema_name_override_applies() {
         "macros/schema.sql",
         "{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ custom_schema_name or 'base' }}_{{ node.resource_type }}\n{%- endmacro %}\n",
     );
-    let (code, _, err) = p.run(&["parse"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["parse"]);
     let m = p.manifest();
     assert_eq!(
         m["nodes"]["model.precedence.revenue"]["schema"],

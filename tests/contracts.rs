@@ -38,8 +38,7 @@ fn project(sql: &str) -> Project {
 #[test]
 fn a_matching_query_builds_the_table_with_its_constraints() {
     let p = project("select 1 as order_id, 'x'::varchar as status, 10.5 as amount");
-    let (code, _, err) = p.run(&["run"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["run"]);
     assert_eq!(
         p.query("db.duckdb", "select order_id::varchar, status from orders"),
         vec![vec!["1", "x"]]

@@ -13,8 +13,7 @@ fn project(schema_yml: &str) -> Project {
         ("models/items.sql", DATA),
         ("models/schema.yml", schema_yml),
     ]);
-    let (code, _, err) = p.run(&["run"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["run"]);
     p
 }
 
@@ -185,8 +184,7 @@ fn test_selection_by_type_and_name() {
     p.write("tests/singular.sql", "select 1 where false");
     let (_, out, _) = p.run(&["ls", "-s", "test_type:data", "--output", "name"]);
     assert_eq!(out.split_whitespace().count(), 3);
-    let (code, _, err) = p.run(&["test", "-s", "test_name:not_null"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["test", "-s", "test_name:not_null"]);
     assert_eq!(p.results().len(), 1);
 }
 
@@ -223,12 +221,11 @@ fn warn_error_turns_warnings_into_failures() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(p.verdict("unique_items_id"), ("fail".into(), Some(1)));
 
-    let (code, _, err) = p.run(&[
+    p.ok(&[
         "test",
         "--warn-error-options",
         "{include: all, exclude: [LogTestResult]}",
     ]);
-    assert_eq!(code, 0, "{err}");
     assert_eq!(p.verdict("unique_items_id").0, "warn");
 
     let (code, _, err) = p.run(&["run", "-s", "nothing_like_this", "--warn-error"]);

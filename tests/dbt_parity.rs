@@ -35,8 +35,7 @@ fn files_under(dir: &Path, base: &Path, out: &mut BTreeMap<String, String>) {
 #[test]
 fn compiled_sql_matches_dbt() {
     let p = Project::example();
-    let (code, _, err) = p.run(&["compile"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["compile"]);
     let mut ours = BTreeMap::new();
     files_under(
         &p.dir.join("target/compiled/shop"),
@@ -64,8 +63,7 @@ fn compiled_sql_matches_dbt() {
 #[test]
 fn manifest_nodes_match_dbt() {
     let p = Project::example();
-    let (code, _, err) = p.run(&["parse"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["parse"]);
     let m = p.manifest();
     let expected: Value = serde_json::from_str(&reference("nodes.json")).expect("json");
     let nodes = m["nodes"].as_object().expect("nodes");
@@ -166,8 +164,7 @@ fn selectors_select_what_dbt_selects() {
 fn built_example() -> Project {
     let p = Project::example();
     for args in [&["seed"][..], &["run"]] {
-        let (code, _, err) = p.run(args);
-        assert_eq!(code, 0, "{err}");
+        p.ok(args);
     }
     p
 }

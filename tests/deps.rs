@@ -83,8 +83,7 @@ fn local_packages_install_and_their_macros_resolve() {
         "shared",
         "hi from shared",
     );
-    let (code, _, err) = p.run(&["deps"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["deps"]);
     assert!(p.dir.join("dbt_packages/shared/macros/hello.sql").exists());
     assert!(
         p.read("package-lock.yml").contains("local: ../shared"),
@@ -106,8 +105,7 @@ fn git_packages_lock_a_commit_and_reinstall_offline() {
             repo.display()
         ),
     );
-    let (code, _, err) = p.run(&["deps"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["deps"]);
     assert_eq!(p.inline("{{ gitpkg.hello() }}"), "hi from git");
     let lock = p.read("package-lock.yml");
     assert!(
@@ -163,8 +161,7 @@ fn git_subdirectories_and_tarballs() {
             mono.display()
         ),
     );
-    let (code, _, err) = p.run(&["deps"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["deps"]);
     assert_eq!(
         p.inline("{{ inner.hello() }} and {{ tarpkg.hello() }}"),
         "inner and from a tarball"

@@ -172,8 +172,7 @@ fn config_typos_warn_with_a_suggestion() {
     let mut files = model("select 1\n");
     files.push(("dbt_project.yml", "name: proj\nprofile: proj\nconfig-version: 2\nmodels:\n  proj:\n    +materialised: table\n".into()));
     let p = project(files);
-    let (code, _, err) = p.run(&["parse"]);
-    assert_eq!(code, 0, "{err}");
+    let err = p.ok(&["parse"]);
     assert!(
         err.contains("unknown config `proj.+materialised`")
             && err.contains("did you mean '+materialized'?"),

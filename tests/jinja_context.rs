@@ -230,8 +230,7 @@ fn test_and_materialization_blocks_define_macros() {
         p.inline("{{ test_is_even('t', 'c') }}"),
         "select * from t where c % 2 = 1"
     );
-    let (code, _, err) = p.run(&["parse"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["parse"]);
     let m = p.manifest();
     assert!(m["macros"]["macro.proj.materialization_noop_default"].is_object());
     assert!(m["macros"]["macro.proj.test_is_even"].is_object());

@@ -9,8 +9,7 @@ use serde_json::json;
 
 fn compiled() -> Project {
     let p = Project::fixture("with_package");
-    let (code, _, err) = p.run(&["compile"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["compile"]);
     p
 }
 

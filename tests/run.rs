@@ -6,12 +6,6 @@ mod common;
 
 use common::run_project;
 
-fn ok(p: &common::Project, args: &[&str]) -> String {
-    let (code, _, err) = p.run(args);
-    assert_eq!(code, 0, "kiln {args:?} failed: {err}");
-    err
-}
-
 #[test]
 fn view_table_and_ephemeral_materializations() {
     let p = run_project(&[
@@ -28,7 +22,7 @@ fn view_table_and_ephemeral_materializations() {
             "{{ config(materialized='table') }}\nselect sum(v) as total from {{ ref('as_view') }}",
         ),
     ]);
-    ok(&p, &["run"]);
+    p.ok(&["run"]);
     assert_eq!(
         p.column(
             "db.duckdb",
@@ -60,7 +54,7 @@ fn view_table_and_ephemeral_materializations() {
         "models/as_view.sql",
         "{{ config(materialized='table') }}\nselect id * 100 as v from {{ ref('base') }}",
     );
-    ok(&p, &["run"]);
+    p.ok(&["run"]);
     assert_eq!(
         p.column(
             "db.duckdb",
@@ -80,7 +74,7 @@ fn run_results_and_run_files_record_what_ran() {
         "models/t.sql",
         "{{ config(materialized='table') }}\nselect * from range(7) r(i)",
     )]);
-    ok(&p, &["run"]);
+    p.ok(&["run"]);
     let r: serde_json::Value =
         serde_json::from_str(&p.read("target/run_results.json")).expect("json");
     assert_eq!(
@@ -112,8 +106,8 @@ fn incremental_strategies_across_two_runs() {
         ("models/mrg.sql", "{{ config(materialized='incremental', incremental_strategy='merge', unique_key=['id', 'label']) }}\nselect * from {{ ref('src') }}"),
         ("models/pred.sql", "{{ config(materialized='incremental', unique_key='id', incremental_predicates=['dbt_internal_dest.id > 1']) }}\nselect * from {{ ref('src') }}"),
     ]);
-    ok(&p, &["run", "--vars", "{b: 1}"]);
-    ok(&p, &["run", "--vars", "{b: 2}"]);
+    p.ok(&["run", "--vars", "{b: 1}"]);
+    p.ok(&["run", "--vars", "{b: 2}"]);
     let rows = |t: &str| {
         p.query(
             "db.duckdb",
@@ -136,10 +130,7 @@ fn incremental_strategies_across_two_runs() {
         vec!["1/a/1", "1/a/2", "2/b/2", "3/c/1", "4/c/2"]
     );
     // --full-refresh rebuilds from scratch.
-    ok(
-        &p,
-        &["run", "--vars", "{b: 3}", "--full-refresh", "-s", "+app"],
-    );
+    p.ok(&["run", "--vars", "{b: 3}", "--full-refresh", "-s", "+app"]);
     assert_eq!(rows("app"), vec!["1/a/3", "2/b/3", "5/c/3"]);
 }
 
@@ -147,11 +138,8 @@ fn incremental_strategies_across_two_runs() {
 fn on_schema_change_modes() {
     let model = "{{ config(materialized='incremental', on_schema_change=var('osc')) }}\nselect 1 as id{% if var('extra', false) %}, 'x' as extra{% endif %}";
     let p = run_project(&[("models/m.sql", model)]);
-    ok(&p, &["run", "--vars", "{osc: append_new_columns}"]);
-    ok(
-        &p,
-        &["run", "--vars", "{osc: append_new_columns, extra: true}"],
-    );
+    p.ok(&["run", "--vars", "{osc: append_new_columns}"]);
+    p.ok(&["run", "--vars", "{osc: append_new_columns, extra: true}"]);
     assert_eq!(p.column("db.duckdb", "select column_name from information_schema.columns where table_name = 'm' order by ordinal_position"), vec!["id", "extra"]);
     assert_eq!(
         p.column(
@@ -166,7 +154,7 @@ fn on_schema_change_modes() {
         err.contains("on_schema_change is 'fail'") && err.contains("missing: [extra]"),
         "{err}"
     );
-    ok(&p, &["run", "--vars", "{osc: sync_all_columns}"]);
+    p.ok(&["run", "--vars", "{osc: sync_all_columns}"]);
     assert_eq!(
         p.column(
             "db.duckdb",
@@ -174,7 +162,7 @@ fn on_schema_change_modes() {
         ),
         vec!["id"]
     );
-    ok(&p, &["run", "--vars", "{osc: ignore, extra: true}"]);
+    p.ok(&["run", "--vars", "{osc: ignore, extra: true}"]);
     assert_eq!(
         p.column(
             "db.duckdb",
@@ -193,7 +181,7 @@ fn hooks_run_in_order_and_on_run_end_sees_results() {
         ),
         ("models/m.sql", "{{ config(pre_hook=\"insert into audit values ('pre {{ this.name }}')\") }}\nselect 1 as x"),
     ]);
-    ok(&p, &["run"]);
+    p.ok(&["run"]);
     assert_eq!(
         p.column("db.duckdb", "select event from audit"),
         vec!["start", "pre m", "post m", "end 3"]
@@ -228,7 +216,7 @@ fn custom_schemas_aliases_and_persisted_docs() {
         ("models/marts/rev.sql", "{{ config(alias='revenue') }}\nselect 1 as amount"),
         ("models/marts/schema.yml", "version: 2\nmodels:\n  - name: rev\n    description: Revenue per day.\n    columns:\n      - name: amount\n        description: In dollars.\n"),
     ]);
-    ok(&p, &["run"]);
+    p.ok(&["run"]);
     assert_eq!(
         p.column("db.duckdb", "select amount from main_marts.revenue"),
         vec!["1"]
@@ -331,8 +319,8 @@ fn many_independent_models_on_eight_threads() {
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     let p = run_project(&refs);
-    ok(&p, &["run", "--threads", "8"]);
-    ok(&p, &["run", "--threads", "8"]);
+    p.ok(&["run", "--threads", "8"]);
+    p.ok(&["run", "--threads", "8"]);
     assert_eq!(
         p.column(
             "db.duckdb",
@@ -352,7 +340,7 @@ fn custom_materializations_from_the_project() {
         ),
         ("models/m.sql", "{{ config(materialized='copy_table') }}\nselect 1 as id"),
     ]);
-    ok(&p, &["run"]);
+    p.ok(&["run"]);
     assert_eq!(
         p.query("db.duckdb", "select id, made_by from main.m"),
         vec![vec!["1".to_string(), "custom".to_string()]]
@@ -372,7 +360,7 @@ fn grants_are_ignored_with_a_warning() {
         "models/m.sql",
         "{{ config(materialized='table', grants={'select': ['analyst']}) }}\nselect 1 as id",
     )]);
-    let err = ok(&p, &["run"]);
+    let err = p.ok(&["run"]);
     assert!(
         err.contains("grants on") && err.contains("DuckDB has no grants"),
         "{err}"
@@ -388,7 +376,7 @@ fn run_introspects_the_database_in_templates() {
             "{%- set cols = adapter.get_columns_in_relation(ref('a')) -%}\n{%- set rows = run_query('select count(*) as n from ' ~ ref('a')) -%}\nselect '{{ cols | map(attribute=\"name\") | join(\",\") }}' as cols, {{ rows.columns[0].values()[0] if execute else 0 }} as n, {{ rows.rows[0]['n'] if execute else 0 }} as n2, {{ 'true' if adapter.get_relation(this.database, 'main', 'a') else 'false' }} as a_exists",
         ),
     ]);
-    ok(&p, &["run"]);
+    p.ok(&["run"]);
     assert_eq!(
         p.query("db.duckdb", "select cols, n, n2, a_exists from main.b"),
         vec![vec![
@@ -409,8 +397,7 @@ fn empty_runs_build_every_model_with_no_rows() {
         ("models/base.sql", "{{ config(materialized='table') }} select * from {{ ref('people') }}"),
         ("models/joined.sql", "{{ config(materialized='table') }} select p.id, b.name from {{ ref('people') }} as p join {{ ref('base') }} b using (id)"),
     ]);
-    let (code, _, err) = p.run(&["build", "--empty"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["build", "--empty"]);
     assert_eq!(
         p.column("db.duckdb", "select count(*)::varchar from people"),
         vec!["2"],

@@ -11,8 +11,7 @@ fn column_types_keep_leading_zeros_and_types_are_inferred() {
         ("seeds/stores.csv", "id,zip,opened_at,rating,active\n1,02108,2024-01-05,4.5,true\n2,10001,2024-02-06,3.0,false\n"),
         ("seeds/schema.yml", "version: 2\nseeds:\n  - name: stores\n    config:\n      column_types:\n        zip: varchar\n"),
     ]);
-    let (code, _, err) = p.run(&["seed"]);
-    assert_eq!(code, 0, "{err}");
+    let err = p.ok(&["seed"]);
     assert!(err.contains("INSERT 2"), "{err}");
     assert_eq!(
         p.column("db.duckdb", "select zip from main.stores order by id"),
@@ -66,8 +65,7 @@ fn changed_columns_need_a_full_refresh() {
         vec!["1"],
         "the old table is untouched"
     );
-    let (code, _, err) = p.run(&["seed", "--full-refresh"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["seed", "--full-refresh"]);
     assert_eq!(p.column("db.duckdb", "select c from main.s"), vec!["3"]);
 }
 
@@ -82,8 +80,7 @@ fn seeds_land_in_their_custom_schema_and_models_read_them() {
         ("models/names.sql", "select name from {{ ref('people') }}"),
     ]);
     assert_eq!(p.run(&["seed"]).0, 0);
-    let (code, _, err) = p.run(&["run"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["run"]);
     assert_eq!(
         p.column("db.duckdb", "select name from main.names"),
         vec!["Ada"]

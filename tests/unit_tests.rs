@@ -129,8 +129,7 @@ unit_tests:
 "#,
         ),
     ]);
-    let (code, _, err) = p.run(&["test", "-s", "test_type:unit"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["test", "-s", "test_type:unit"]);
     assert_eq!(p.verdict("daily_incremental_run").0, "pass");
     assert_eq!(p.verdict("daily_full_run").0, "pass");
 }
@@ -221,8 +220,7 @@ unit_tests:
         "tests/fixtures/expected_totals.sql",
         "select 'a' as name, 3 as total, 2 as n union all select 'b, c', 3, 1",
     );
-    let (code, _, err) = p.run(&["test"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["test"]);
     assert_eq!(p.verdict("from_fixture_files").0, "pass");
     assert_eq!(p.verdict("from_sql").0, "pass");
 }
@@ -251,8 +249,7 @@ unit_tests:
         - {code: B, charged: 5}
 "#),
     ]);
-    let (code, _, err) = p.run(&["test"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["test"]);
     assert_eq!(p.verdict("charged_uses_the_seed").0, "pass");
 }
 
@@ -370,7 +367,6 @@ fn test_type_selects_unit_or_data_tests() {
         vec!["not_null_totals_name"]
     );
     assert_eq!(p.run(&["run"]).0, 0);
-    let (code, _, err) = p.run(&["test", "-s", "test_type:data"]);
-    assert_eq!(code, 0, "{err}");
+    p.ok(&["test", "-s", "test_type:data"]);
     assert_eq!(p.results().len(), 1);
 }

@@ -96,6 +96,13 @@ impl Project {
         )
     }
 
+    /// Runs kiln, which must succeed; returns what it printed on stderr.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (code, _, err) = self.run(args);
+        assert_eq!(code, 0, "kiln {args:?} failed: {err}");
+        err
+    }
+
     /// target/manifest.json, parsed.
     pub fn manifest(&self) -> serde_json::Value {
         serde_json::from_str(&self.read("target/manifest.json")).expect("manifest is JSON")
