@@ -163,16 +163,7 @@ pub fn build(entry: &Json, file: &Arc<YamlFile>, fixtures: &FixtureFiles) -> Res
     fqn.push(up.name.clone());
     let mut config = NodeConfig::new("test");
     config.merge(&up.config);
-    let tags: Vec<String> = config
-        .get("tags")
-        .and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Node {
+    let mut node = Node {
         unique_id: format!("unit_test.{}.{}.{}", file.package, up.model, up.name),
         resource_type: ResourceType::UnitTest,
         package_name: file.package.clone(),
@@ -187,7 +178,7 @@ pub fn build(entry: &Json, file: &Arc<YamlFile>, fixtures: &FixtureFiles) -> Res
         checksum: String::new(),
         config,
         config_call: Default::default(),
-        tags,
+        tags: Vec::new(),
         description: up.description.clone().unwrap_or_default(),
         columns: Default::default(),
         meta: Map::new(),
@@ -218,7 +209,10 @@ pub fn build(entry: &Json, file: &Arc<YamlFile>, fixtures: &FixtureFiles) -> Res
         constraints: Vec::new(),
         version: None,
         latest_version: None,
-    })
+    };
+    // Tags and meta from the config, as for every other node.
+    crate::manifest::parse::finish_config(&mut node);
+    Ok(node)
 }
 
 /// The rows of a fixture, from `rows:` or a fixture file.
