@@ -418,7 +418,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         manifest.exposures.insert(e.unique_id.clone(), e);
     }
 
-    resolve::link(&mut manifest, &jinja)?;
+    resolve::link(&mut manifest)?;
     resolve::check_unit_test_inputs(&manifest, &|node, text| match unit_test_files
         .get(&node.unique_id)
     {

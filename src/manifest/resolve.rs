@@ -8,7 +8,7 @@ use minijinja::Value;
 
 use crate::error::{Error, Location, Result};
 use crate::jinja::relation::Relation;
-use crate::jinja::{Jinja, RefCall, Resolver};
+use crate::jinja::{RefCall, Resolver};
 use crate::manifest::{Manifest, Node, ResourceType};
 
 pub enum Dependency {
@@ -195,7 +195,7 @@ fn locate_call(node: &Node, func: &str, name: &str) -> Location {
 
 /// Sets every node's depends_on from its refs and sources. Unknown refs are
 /// errors; tests of disabled nodes are disabled with them.
-pub fn link(manifest: &mut Manifest, jinja: &Jinja) -> Result<()> {
+pub fn link(manifest: &mut Manifest) -> Result<()> {
     let lookup = Lookup::new(manifest);
     let mut updates: Vec<(String, Vec<String>)> = Vec::new();
     let mut to_disable: Vec<String> = Vec::new();
@@ -319,7 +319,6 @@ pub fn link(manifest: &mut Manifest, jinja: &Jinja) -> Result<()> {
             e.depends_on_nodes = deps;
         }
     }
-    let _ = jinja;
     Ok(())
 }
 
