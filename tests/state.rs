@@ -303,3 +303,47 @@ fn description_changes_count_only_where_docs_are_persisted() {
         vec!["kept"]
     );
 }
+
+/// kiln retry repeats the recorded command line, --defer and --state included.
+#[test]
+fn retry_of_a_deferred_run_defers_again() {
+    let p = run_project(&[
+        ("profiles.yml", TWO_TARGETS),
+        (
+            "models/a.sql",
+            "{{ config(materialized='table') }} select 1 as id",
+        ),
+        (
+            "models/b.sql",
+            "{{ config(materialized='table') }} select id from {{ ref('a') }}",
+        ),
+    ]);
+    p.ok(&["build"]);
+    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    p.write(
+        "models/b.sql",
+        "{{ config(materialized='table') }} select id, missing from {{ ref('a') }}",
+    );
+    let (code, _, _) = p.run(&[
+        "build",
+        "-s",
+        "state:modified",
+        "--defer",
+        "--state",
+        "prod",
+        "--target",
+        "ci",
+    ]);
+    assert_eq!(code, 1);
+    p.write(
+        "models/b.sql",
+        "{{ config(materialized='table') }} select id, 2 as fixed from {{ ref('a') }}",
+    );
+    p.ok(&["retry"]);
+    assert_eq!(p.verdict("b").0, "success");
+    assert_eq!(
+        p.column("db.duckdb", "select fixed::varchar from ci.b"),
+        vec!["2"],
+        "b read production's a"
+    );
+}

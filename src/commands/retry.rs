@@ -3,10 +3,12 @@
 
 use serde_json::Value as Json;
 
-use crate::cli::ProjectArgs;
-use crate::commands::Session;
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use crate::cli::{IndirectSelection, ProjectArgs, RunArgs, SelectionArgs};
 use crate::error::{Error, Location, Result};
-use crate::exec::RunOptions;
 use crate::manifest::ResourceType;
 use crate::output;
 
@@ -55,10 +57,39 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
     if project.threads.is_none() {
         project.threads = recorded["threads"].as_u64().map(|n| n as usize);
     }
-    let full_refresh = recorded["full_refresh"].as_bool().unwrap_or(false);
-    let fail_fast = recorded["fail_fast"].as_bool().unwrap_or(false);
-    let flags = super::run::flags(&which, full_refresh, fail_fast, false);
-    let session = Session::load_with_flags(&project, flags)?;
+    let flag = |k: &str| recorded[k].as_bool().unwrap_or(false);
+    let texts = |k: &str| -> Vec<String> {
+        recorded[k]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The recorded command line again (its selection is kept for the next
+    // retry's record; the nodes to run are the ones that did not succeed).
+    let run_args = RunArgs {
+        project,
+        selection: SelectionArgs {
+            select: texts("select"),
+            exclude: texts("exclude"),
+            selector: recorded["selector"].as_str().map(str::to_string),
+            indirect_selection: recorded["indirect_selection"]
+                .as_str()
+                .and_then(|s| IndirectSelection::from_str(s, true).ok())
+                .unwrap_or_default(),
+            state: recorded["state"].as_str().map(PathBuf::from),
+        },
+        full_refresh: flag("full_refresh"),
+        fail_fast: flag("fail_fast"),
+        defer: flag("defer"),
+        favor_state: flag("favor_state"),
+        empty: flag("empty"),
+        junit_xml: None,
+    };
+    let session = super::run::load_session(&run_args, &which)?;
     let positions: crate::graph::NodeSet = wanted
         .iter()
         .filter(|id| {
@@ -75,12 +106,5 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         "Retrying {} node(s) of the last `kiln {which}`",
         ids.len()
     ));
-    let options = RunOptions {
-        threads: session.project.target.threads,
-        fail_fast,
-        tests_gate_children: which == "build",
-        deferred: Default::default(),
-    };
-    // The recorded arguments stay, so a second retry repeats the same command.
-    super::run::execute_and_record(&session, &ids, &options, &which, recorded.clone(), None)
+    super::run::run_nodes(&session, &run_args, &which, &ids)
 }

@@ -1,8 +1,6 @@
 //! `kiln run` and `kiln seed`: build the selected nodes in the database.
 
-use std::path::Path;
-
-use serde_json::{json, Map, Value as Json};
+use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::commands::Session;
@@ -10,27 +8,39 @@ use crate::error::Result;
 use crate::exec::{self, RunOptions};
 use crate::manifest::ResourceType;
 
-/// The `flags` templates see for a run.
-pub fn flags(which: &str, full_refresh: bool, fail_fast: bool, empty: bool) -> Map<String, Json> {
-    let f = json!({"FULL_REFRESH": full_refresh, "FAIL_FAST": fail_fast, "WHICH": which, "EMPTY": empty});
-    f.as_object().cloned().unwrap_or_default()
+pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
+    let session = load_session(args, which)?;
+    let ids = session.select(&args.selection, types)?;
+    run_nodes(&session, args, which, &ids)
 }
 
-pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
-    let session = Session::load_with_flags(
+/// The project, parsed with the `flags` templates see in `kiln <which>`.
+pub fn load_session(args: &RunArgs, which: &str) -> Result<Session> {
+    let flags = json!({
+        "FULL_REFRESH": args.full_refresh,
+        "FAIL_FAST": args.fail_fast,
+        "WHICH": which,
+        "EMPTY": args.empty,
+    });
+    Session::load_with_flags(
         &args.project,
-        flags(which, args.full_refresh, args.fail_fast, args.empty),
-    )?;
-    let ids = session.select(&args.selection, types)?;
+        flags.as_object().cloned().unwrap_or_default(),
+    )
+}
+
+/// Runs `ids` as `kiln <which>` with `args`, and writes what a run leaves:
+/// run_results.json (whose args let `kiln retry` repeat it), the manifest
+/// and, when asked, a JUnit report. Returns the exit code.
+pub fn run_nodes(session: &Session, args: &RunArgs, which: &str, ids: &[String]) -> Result<i32> {
     let previous = session.previous_state(&args.selection)?;
     if let Some(state) = &previous {
-        check_contracts(state, &session, &ids)?;
+        check_contracts(state, session, ids)?;
     }
     let deferred = if args.defer || args.favor_state {
         let state = previous.as_ref().ok_or_else(|| {
             crate::error::Error::new("--defer needs --state DIR (the previous run to defer to)")
         })?;
-        crate::exec::defer::plan(&session, state.as_ref(), &ids, args.favor_state)?
+        crate::exec::defer::plan(session, state.as_ref(), ids, args.favor_state)?
     } else {
         Default::default()
     };
@@ -40,38 +50,16 @@ pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
         tests_gate_children: which == "build",
         deferred,
     };
-    let recorded = invocation_args(args, which, &session);
-    execute_and_record(
-        &session,
-        &ids,
-        &options,
-        which,
-        recorded,
-        args.junit_xml.as_deref(),
-    )
-}
-
-/// Runs `ids` and writes what a run leaves: run_results.json (with
-/// `recorded` as its args, so `kiln retry` can repeat it), the manifest and,
-/// when asked, a JUnit report. Returns the exit code.
-pub fn execute_and_record(
-    session: &Session,
-    ids: &[String],
-    options: &RunOptions,
-    which: &str,
-    recorded: Json,
-    junit: Option<&Path>,
-) -> Result<i32> {
-    let outcome = exec::execute(session, ids, options)?;
+    let outcome = exec::execute(session, ids, &options)?;
     crate::artifacts::write_run_results(
         &session.project.target_dir(),
         &session.invocation(),
         &outcome.results,
         session.started.elapsed().as_secs_f64(),
-        recorded,
+        invocation_args(args, which, session),
     )?;
     session.write_manifest(Some(&outcome.compiled))?;
-    if let Some(path) = junit {
+    if let Some(path) = &args.junit_xml {
         crate::artifacts::junit::write(path, which, &outcome.results)?;
     }
     Ok(outcome.exit_code())
@@ -85,8 +73,12 @@ pub fn invocation_args(args: &RunArgs, which: &str, session: &Session) -> serde_
         "exclude": args.selection.exclude,
         "selector": args.selection.selector,
         "indirect_selection": format!("{:?}", args.selection.indirect_selection).to_lowercase(),
+        "state": args.selection.state,
         "full_refresh": args.full_refresh,
         "fail_fast": args.fail_fast,
+        "empty": args.empty,
+        "defer": args.defer,
+        "favor_state": args.favor_state,
         "threads": session.project.target.threads,
         "target": args.project.target,
         "vars": session.project.cli_vars,
