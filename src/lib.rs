@@ -19,6 +19,7 @@ pub mod commands;
 pub mod compile;
 pub mod deps;
 pub mod error;
+pub mod fast_hash;
 pub mod exec;
 pub mod graph;
 pub mod jinja;

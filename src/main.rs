@@ -2,6 +2,7 @@ use clap::Parser;
 
 fn main() {
     let cli = kiln::cli::Cli::parse();
+    let mut timer = kiln::output::Timer::start();
     let code = match kiln::commands::run(cli) {
         // A warning made an error by --warn-error fails the invocation.
         Ok(0) if kiln::output::promoted_count() > 0 => 1,
@@ -11,6 +12,7 @@ fn main() {
             2
         }
     };
+    timer.lap("whole command");
     std::process::exit(code);
 }
 

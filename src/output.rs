@@ -171,21 +171,43 @@ pub fn stdout_line(msg: &str) {
 }
 
 /// Marks the end of a phase; with KILN_TIMING set, prints how long it took.
-pub struct Timer(Option<std::time::Instant>);
+pub struct Timer(Option<(std::time::Instant, f64)>);
+
+/// CPU seconds used so far by all threads, to see how well a phase uses the cores.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// Resident memory now (Linux only; 0 elsewhere), to see which phase grows it.
+fn resident_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096 / (1 << 20))
+}
 
 impl Timer {
     pub fn start() -> Timer {
-        Timer(std::env::var_os("KILN_TIMING").map(|_| std::time::Instant::now()))
+        Timer(std::env::var_os("KILN_TIMING").map(|_| (std::time::Instant::now(), cpu_seconds())))
     }
 
     pub fn lap(&mut self, phase: &str) {
-        if let Some(t) = self.0 {
+        if let Some((t, cpu)) = self.0 {
+            let now = cpu_seconds();
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "[timing] {phase}: {:.1} ms",
-                t.elapsed().as_secs_f64() * 1000.0
+                "[timing] {phase}: {:.1} ms, {:.1} ms CPU, {} MiB resident",
+                t.elapsed().as_secs_f64() * 1000.0,
+                (now - cpu) * 1000.0,
+                resident_mib()
             );
-            self.0 = Some(std::time::Instant::now());
+            self.0 = Some((std::time::Instant::now(), now));
         }
     }
 }

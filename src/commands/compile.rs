@@ -54,6 +54,7 @@ pub fn run(args: &CompileArgs) -> Result<i32> {
         session.started.elapsed().as_secs_f64(),
         target.join("compiled").display()
     ));
+    crate::commands::free_at_exit((session, compiled));
     Ok(0)
 }
 
@@ -65,14 +66,18 @@ pub fn compile_and_write(
     ids: &[String],
 ) -> Result<CompiledNodes> {
     let mut timer = output::Timer::start();
-    let mut compiled = CompiledNodes::with_capacity(ids.len());
+    let mut compiled = CompiledNodes::with_capacity_and_hasher(ids.len(), Default::default());
     for (id, r) in compile_all(compiler, ids) {
         compiled.insert(id, r?);
     }
     timer.lap("render");
-    write_compiled(&session.project.target_dir(), &session.manifest, &compiled)?;
-    timer.lap("write compiled files");
-    session.write_manifest(Some(&compiled))?;
-    timer.lap("write manifest");
+    // Both are big (tens of thousands of files, a manifest of tens of MB): write them side by side.
+    let (files, manifest) = rayon::join(
+        || write_compiled(&session.project.target_dir(), &session.manifest, &compiled),
+        || session.write_manifest(Some(&compiled)),
+    );
+    files?;
+    manifest?;
+    timer.lap("write compiled files and manifest");
     Ok(compiled)
 }

@@ -104,7 +104,7 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
         .filter(|n| !n.is_ephemeral() && n.resource_type != ResourceType::Analysis)
         .collect();
     let reporter = Reporter::new(runnable.len());
-    let mut compiled = CompiledNodes::new();
+    let mut compiled = CompiledNodes::default();
 
     if start_failed {
         for n in &runnable {

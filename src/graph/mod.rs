@@ -21,16 +21,16 @@ use crate::manifest::Manifest;
 pub struct Dag {
     graph: DiGraph<usize, ()>,
     ids: Vec<String>,
-    index: HashMap<String, NodeIndex>,
+    index: crate::fast_hash::FastMap<String, NodeIndex>,
 }
 
-pub type NodeSet = HashSet<usize>;
+pub type NodeSet = crate::fast_hash::FastSet<usize>;
 
 impl Dag {
     pub fn build(manifest: &Manifest) -> Result<Dag> {
         let mut graph = DiGraph::new();
         let mut ids = Vec::new();
-        let mut index = HashMap::new();
+        let mut index = crate::fast_hash::FastMap::default();
         for id in manifest.all_ids() {
             let ix = graph.add_node(ids.len());
             index.insert(id.clone(), ix);
@@ -187,7 +187,7 @@ impl Dag {
     }
 
     fn walk(&self, selected: &NodeSet, depth: Option<usize>, dir: Direction) -> NodeSet {
-        let mut out = NodeSet::new();
+        let mut out = NodeSet::default();
         let mut layer: Vec<usize> = selected.iter().copied().collect();
         let mut level = 0;
         while !layer.is_empty() && depth.is_none_or(|d| level < d) {

@@ -104,7 +104,7 @@ impl<'a> Selector<'a> {
                 let combine = |sets: Vec<NodeSet>| -> NodeSet {
                     let mut it = sets.into_iter();
                     let Some(first) = it.next() else {
-                        return NodeSet::new();
+                        return NodeSet::default();
                     };
                     match spec {
                         Spec::Union(_) => it.fold(first, |acc, s| acc.union(&s).copied().collect()),
@@ -137,7 +137,7 @@ impl<'a> Selector<'a> {
         }
         let indirect = c.indirect.unwrap_or(self.indirect);
         if indirect == IndirectSelection::Empty {
-            return Ok((selected, NodeSet::new()));
+            return Ok((selected, NodeSet::default()));
         }
         Ok(self.expand(selected, indirect))
     }
@@ -146,7 +146,7 @@ impl<'a> Selector<'a> {
     /// as candidates (cautious / buildable).
     fn expand(&self, selected: NodeSet, mode: IndirectSelection) -> (NodeSet, NodeSet) {
         let mut direct = selected.clone();
-        let mut indirect = NodeSet::new();
+        let mut indirect = NodeSet::default();
         let buildable_base: NodeSet = if mode == IndirectSelection::Buildable {
             let mut s = selected.clone();
             s.extend(self.dag.select_parents(&selected, None));
@@ -158,7 +158,7 @@ impl<'a> Selector<'a> {
             );
             s
         } else {
-            NodeSet::new()
+            NodeSet::default()
         };
         for i in self.dag.successors(&selected) {
             let Some(Member::Node(n)) = self.member(i) else {
@@ -215,7 +215,7 @@ impl<'a> Selector<'a> {
     /// Nodes a criterion matches directly (before graph operators).
     fn search(&self, c: &Criteria) -> Result<NodeSet> {
         let v = c.value.as_str();
-        let mut out = NodeSet::new();
+        let mut out = NodeSet::default();
         let prepared = Prepared {
             pattern: Pattern::new(v),
             fqn: FqnSelector::new(v),

@@ -558,8 +558,8 @@ pub fn write_manifest(
         .iter()
         .filter(|(_, n)| n.resource_type != ResourceType::UnitTest)
         .collect();
-    let serialize_chunk = |chunk: &[(&String, &Node)]| -> Vec<u8> {
-        let parts: Vec<Vec<u8>> = chunk
+    let serialize_chunk = |chunk: &[(&String, &Node)]| -> Vec<Vec<u8>> {
+        chunk
             .par_iter()
             .map(|(k, n)| {
                 let mut buf = serde_json::to_vec(k).unwrap_or_default();
@@ -571,9 +571,45 @@ pub fn write_manifest(
                 }
                 buf
             })
-            .collect();
-        parts.join(&b',')
+            .collect()
     };
+    let write_all_nodes = |w: &mut std::io::BufWriter<std::fs::File>| -> std::io::Result<()> {
+        // The next chunk is serialized while the previous one is written.
+        let mut pending: Vec<Vec<u8>> = Vec::new();
+        let mut first = true;
+        for chunk in node_list.chunks(2048) {
+            let (written, next) = rayon::join(
+                || write_nodes(w, &pending, &mut first),
+                || serialize_chunk(chunk),
+            );
+            written?;
+            pending = next;
+        }
+        write_nodes(w, &pending, &mut first)
+    };
+    write_atomic(path, |w| {
+        write!(
+            w,
+            "{{\"metadata\":{},\"nodes\":{{",
+            metadata(MANIFEST_SCHEMA, inv)
+        )?;
+        let (rest, nodes) = rayon::join(
+            || manifest_rest(manifest, jinja, selectors),
+            || write_all_nodes(w),
+        );
+        nodes?;
+        w.write_all(b"}")?;
+        for (k, v) in &rest {
+            write!(w, ",{}:", Json::String(k.clone()))?;
+            serde_json::to_writer(&mut *w, v)?;
+        }
+        w.write_all(b"}")?;
+        Ok(())
+    })
+}
+
+/// Everything in the manifest after `nodes`, in dbt's order.
+fn manifest_rest(manifest: &Manifest, jinja: &Jinja, selectors: Json) -> Map<String, Json> {
     let sources: Map<String, Json> = manifest
         .sources
         .iter()
@@ -604,28 +640,21 @@ pub fn write_manifest(
         "unit_tests": unit_tests_json(manifest),
         "functions": {},
     });
-    write_atomic(path, |w| {
-        write!(
-            w,
-            "{{\"metadata\":{},\"nodes\":{{",
-            metadata(MANIFEST_SCHEMA, inv)
-        )?;
-        for (i, chunk) in node_list.chunks(2048).enumerate() {
-            if i > 0 {
-                w.write_all(b",")?;
-            }
-            w.write_all(&serialize_chunk(chunk))?;
+    match rest {
+        Json::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Writes serialized `"id":{...}` entries, comma-separated across calls.
+fn write_nodes(w: &mut impl Write, parts: &[Vec<u8>], first: &mut bool) -> std::io::Result<()> {
+    for part in parts {
+        if !std::mem::take(first) {
+            w.write_all(b",")?;
         }
-        w.write_all(b"}")?;
-        if let Json::Object(m) = &rest {
-            for (k, v) in m {
-                write!(w, ",{}:", Json::String(k.clone()))?;
-                serde_json::to_writer(&mut *w, v)?;
-            }
-        }
-        w.write_all(b"}")?;
-        Ok(())
-    })
+        w.write_all(part)?;
+    }
+    Ok(())
 }
 
 /// A unit test fixture as dbt writes it: `format` (default dict) and

@@ -8,6 +8,7 @@ pub mod parse;
 pub mod resolve;
 pub mod unit_tests;
 
+use crate::fast_hash::FastIndexMap;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -208,7 +209,7 @@ pub struct Compiled {
 }
 
 /// Compiled SQL by unique id, for the nodes an invocation compiled.
-pub type CompiledNodes = std::collections::HashMap<String, Compiled>;
+pub type CompiledNodes = crate::fast_hash::FastMap<String, Compiled>;
 
 /// A source table (`sources:` in properties YAML).
 #[derive(Debug, Clone)]
@@ -320,14 +321,14 @@ pub struct MacroPatch {
 
 #[derive(Debug, Default, Clone)]
 pub struct Manifest {
-    pub nodes: IndexMap<String, Node>,
-    pub sources: IndexMap<String, SourceDef>,
+    pub nodes: FastIndexMap<String, Node>,
+    pub sources: FastIndexMap<String, SourceDef>,
     pub exposures: IndexMap<String, Exposure>,
     pub docs: IndexMap<String, DocBlock>,
     pub macro_patches: BTreeMap<String, MacroPatch>,
     /// Nodes turned off with `enabled: false`, kept for "disabled" messages.
-    pub disabled: IndexMap<String, Node>,
-    pub disabled_sources: IndexMap<String, SourceDef>,
+    pub disabled: FastIndexMap<String, Node>,
+    pub disabled_sources: FastIndexMap<String, SourceDef>,
     pub root_package: String,
     pub warnings: Vec<String>,
 }
@@ -339,5 +340,12 @@ impl Manifest {
             .keys()
             .chain(self.sources.keys())
             .chain(self.exposures.keys())
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn print_node_size() {
+        eprintln!("NODE SIZE {}", std::mem::size_of::<super::Node>());
     }
 }

@@ -153,7 +153,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     let mut source_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
     let mut exposure_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
     let mut unit_test_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
-    let mut yaml_snapshots: Vec<Node> = Vec::new();
+    let mut yaml_snapshots: Vec<Box<Node>> = Vec::new();
     // Each file is read on its own (in parallel); merging comes after, in file order.
     let files: Vec<(&Package, &SourceFile)> = project
         .packages
@@ -197,7 +197,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         source_entries.extend(parsed.sources.into_iter().map(|e| (e, yf.clone())));
         exposure_entries.extend(parsed.exposures.into_iter().map(|e| (e, yf.clone())));
         unit_test_entries.extend(parsed.unit_tests.into_iter().map(|e| (e, yf.clone())));
-        yaml_snapshots.extend(parsed.snapshots);
+        yaml_snapshots.extend(parsed.snapshots.into_iter().map(Box::new));
         for mp in parsed.macros {
             manifest.macro_patches.insert(
                 format!("macro.{}.{}", yf.package, mp.name),
@@ -211,8 +211,9 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         }
     }
     timer.lap("properties");
-    // SQL and CSV nodes.
-    let mut pending: Vec<Node> = yaml_snapshots;
+    // SQL and CSV nodes. Nodes are big (about 1 KB): they stay boxed until
+    // they land in the manifest, so each move copies a pointer.
+    let mut pending: Vec<Box<Node>> = yaml_snapshots;
     for pkg in &project.packages {
         for file in &pkg.files {
             let rt = match file.kind {
@@ -221,7 +222,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
                 FileKind::SingularTest => ResourceType::Test,
                 FileKind::Seed => ResourceType::Seed,
                 FileKind::Snapshot => {
-                    pending.extend(snapshot_nodes(project, pkg, file)?);
+                    pending.extend(snapshot_nodes(project, pkg, file)?.into_iter().map(Box::new));
                     continue;
                 }
                 _ => continue,
@@ -231,7 +232,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
             let trimmed = file.contents.trim();
             let lead = &file.contents[..file.contents.len() - file.contents.trim_start().len()];
             let line = 1 + lead.matches('\n').count();
-            pending.push(new_node(
+            pending.push(Box::new(new_node(
                 project,
                 pkg,
                 file,
@@ -239,14 +240,14 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
                 &name,
                 trimmed.to_string(),
                 line,
-            ));
+            )));
         }
     }
 
     timer.lap("read nodes");
     // Configs (dbt_project.yml, then properties YAML), then one render of
     // every SQL node, in parallel.
-    let rendered: Vec<Result<Node>> = pending
+    let rendered: Vec<Result<Box<Node>>> = pending
         .into_par_iter()
         .map(|mut node| {
             let kind = node.resource_type.as_str();
@@ -278,7 +279,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
             Ok(node)
         })
         .collect();
-    let mut nodes: Vec<Node> = Vec::with_capacity(rendered.len());
+    let mut nodes: Vec<Box<Node>> = Vec::with_capacity(rendered.len());
     let mut failures: Vec<Error> = Vec::new();
     for r in rendered {
         match r {
@@ -311,7 +312,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     }
 
     // Generic tests from properties.
-    let mut tests: Vec<Node> = Vec::new();
+    let mut tests: Vec<Box<Node>> = Vec::new();
     let node_index: HashMap<(String, &str, String), &Node> = nodes
         .iter()
         .map(|n| {
@@ -321,7 +322,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
                     n.resource_type.as_str(),
                     n.name.clone(),
                 ),
-                n,
+                n.as_ref(),
             )
         })
         .collect();
@@ -351,7 +352,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         })
         .collect();
     for r in per_node {
-        tests.extend(r?);
+        tests.extend(r?.into_iter().map(Box::new));
     }
     for (entry, yf) in &source_entries {
         let sp: properties::SourceProperties =
@@ -362,14 +363,18 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
                 continue;
             }
             let target = generic_tests::Target::source(&sp.name, &table.name, &yf.clone());
-            tests.extend(generic_tests::from_properties(
-                project,
-                &jinja,
-                &target,
-                &table.columns,
-                table.all_tests(),
-                false,
-            )?);
+            tests.extend(
+                generic_tests::from_properties(
+                    project,
+                    &jinja,
+                    &target,
+                    &table.columns,
+                    table.all_tests(),
+                    false,
+                )?
+                .into_iter()
+                .map(Box::new),
+            );
         }
     }
     nodes.extend(tests);
@@ -397,19 +402,20 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     for (entry, yf) in &unit_test_entries {
         let node = unit_tests::build(entry, yf, &fixtures)?;
         unit_test_files.insert(node.unique_id.clone(), yf.clone());
-        nodes.push(node);
+        nodes.push(Box::new(node));
     }
 
     // Enabled / disabled, duplicates.
+    manifest.nodes.reserve(nodes.len());
     for node in nodes {
         if !node.enabled() {
-            manifest.disabled.insert(node.unique_id.clone(), node);
+            manifest.disabled.insert(node.unique_id.clone(), *node);
             continue;
         }
         if let Some(prev) = manifest.nodes.get(&node.unique_id) {
             return Err(duplicate_error(&node, prev));
         }
-        manifest.nodes.insert(node.unique_id.clone(), node);
+        manifest.nodes.insert(node.unique_id.clone(), *node);
     }
     check_duplicate_relations(&manifest)?;
 

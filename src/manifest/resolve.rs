@@ -1,6 +1,7 @@
 //! Turning refs and sources into graph edges, with errors that point at the
 //! call; and resolving them to relations when templates execute.
 
+use crate::fast_hash::FastMap;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -59,15 +60,15 @@ pub fn parse_dependency(text: &str) -> Option<Dependency> {
 /// Lookup tables for refs and sources.
 pub struct Lookup {
     /// name → unique ids of refable nodes with that name.
-    by_name: HashMap<String, Vec<String>>,
-    disabled: HashMap<String, String>,
-    sources: HashMap<(String, String), Vec<String>>,
+    by_name: FastMap<String, Vec<String>>,
+    disabled: FastMap<String, String>,
+    sources: FastMap<(String, String), Vec<String>>,
     root: String,
 }
 
 impl Lookup {
     pub fn new(manifest: &Manifest) -> Lookup {
-        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        let mut by_name: FastMap<String, Vec<String>> = FastMap::default();
         for n in manifest.nodes.values().filter(|n| is_refable(n)) {
             by_name
                 .entry(n.name.clone())
@@ -80,7 +81,7 @@ impl Lookup {
             .filter(|n| is_refable(n))
             .map(|n| (n.name.clone(), n.unique_id.clone()))
             .collect();
-        let mut sources: HashMap<(String, String), Vec<String>> = HashMap::new();
+        let mut sources: FastMap<(String, String), Vec<String>> = FastMap::default();
         for s in manifest.sources.values() {
             sources
                 .entry((s.source_name.clone(), s.name.clone()))
