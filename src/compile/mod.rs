@@ -104,14 +104,19 @@ impl Compiler {
         } else {
             &node.raw_code
         };
-        let rewritten = dialect::rewrite(source);
-        let out = self
-            .jinja
-            .compile(&name, &rewritten)
-            .and_then(|t| t.render(Ctx::root(scope.clone(), &node.package_name)))
-            .map_err(|e| {
-                errors::to_error(&e, &self.jinja, &what, &name, source, &node.display_path)
-            })?;
+        let ctx = Ctx::root(scope.clone(), &node.package_name);
+        let (out, name) = if node.test.is_some() {
+            // Generic tests of one kind share their source: compile it once.
+            let out = self.jinja.compile_shared(source).and_then(|t| t.render(ctx));
+            (out, crate::jinja::shared_name(source))
+        } else {
+            let rewritten = dialect::rewrite(source);
+            let out = self.jinja.compile(&name, &rewritten).and_then(|t| t.render(ctx));
+            (out, name)
+        };
+        let out = out.map_err(|e| {
+            errors::to_error(&e, &self.jinja, &what, &name, source, &node.display_path)
+        })?;
         Ok(if node.raw_code_line > 1 {
             out.trim_start_matches('\n').to_string()
         } else {

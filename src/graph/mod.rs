@@ -217,25 +217,25 @@ impl Dag {
     /// The nodes of `subset` in dependency order (parents before children,
     /// ties by unique id so output is stable).
     pub fn topo_order(&self, subset: &NodeSet) -> Vec<usize> {
-        let mut indeg: HashMap<usize, usize> = subset
+        use std::cmp::Reverse;
+        // Unselected parents per node; None outside the subset.
+        let mut indeg: Vec<Option<usize>> = vec![None; self.len()];
+        for &i in subset {
+            indeg[i] = Some(self.parents_of(i).filter(|p| subset.contains(p)).count());
+        }
+        let mut ready: std::collections::BinaryHeap<Reverse<(&str, usize)>> = subset
             .iter()
-            .map(|&i| (i, self.parents_of(i).filter(|p| subset.contains(p)).count()))
-            .collect();
-        let mut ready: std::collections::BTreeSet<(&str, usize)> = indeg
-            .iter()
-            .filter(|(_, d)| **d == 0)
-            .map(|(&i, _)| (self.id(i), i))
+            .filter(|&&i| indeg[i] == Some(0))
+            .map(|&i| Reverse((self.id(i), i)))
             .collect();
         let mut order = Vec::with_capacity(subset.len());
-        while let Some(&first) = ready.iter().next() {
-            ready.remove(&first);
-            let i = first.1;
+        while let Some(Reverse((_, i))) = ready.pop() {
             order.push(i);
             for c in self.children_of(i) {
-                if let Some(d) = indeg.get_mut(&c) {
+                if let Some(d) = indeg[c].as_mut() {
                     *d -= 1;
                     if *d == 0 {
-                        ready.insert((self.id(c), c));
+                        ready.push(Reverse((self.id(c), c)));
                     }
                 }
             }

@@ -21,7 +21,15 @@ impl Pattern {
         }
     }
 
+    /// `*`: every text matches, so callers can skip building one.
+    pub fn matches_anything(&self) -> bool {
+        self.literal == "*"
+    }
+
     pub fn matches(&self, text: &str) -> bool {
+        if self.matches_anything() {
+            return true;
+        }
         match &self.re {
             Some(re) => re.is_match(text),
             None => self.literal == text,

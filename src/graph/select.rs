@@ -74,6 +74,12 @@ pub struct Selector<'a> {
 impl<'a> Selector<'a> {
     fn member(&self, i: usize) -> Option<Member<'a>> {
         let id = self.dag.id(i);
+        // The graph numbers nodes in manifest order: try that slot before hashing.
+        if let Some((key, n)) = self.manifest.nodes.get_index(i) {
+            if key == id {
+                return Some(Member::Node(n));
+            }
+        }
         if let Some(n) = self.manifest.nodes.get(id) {
             return Some(Member::Node(n));
         }
@@ -499,7 +505,8 @@ impl FqnSelector {
         match &self.wildcard {
             None => true,
             Some((i, pat)) => {
-                pat.matches(&flat[*i..].join("."))
+                pat.matches_anything()
+                    || pat.matches(&flat[*i..].join("."))
                     || self
                         .leaf
                         .as_ref()

@@ -18,9 +18,13 @@ pub const DICT_FN: &str = "__kiln_dict";
 /// Source rewritten for minijinja. When the source does not tokenize, it is
 /// returned unchanged so that minijinja reports the syntax error itself.
 pub fn rewrite(source: &str) -> String {
-    if !source.contains("{%") && !source.contains("{{") {
+    if !needs_rewrite(source) {
         return source.to_string();
     }
+    rewrite_tokens(source)
+}
+
+fn rewrite_tokens(source: &str) -> String {
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut prev: Option<Token> = None;
     let mut after_block_start = false;
@@ -117,6 +121,40 @@ pub fn rewrite(source: &str) -> String {
     out
 }
 
+/// Whether `source` may hold something [`rewrite`] changes: a `[` or a `{`
+/// that opens no tag, or a block tag starting with `test` or
+/// `materialization`. Most model files hold none, and this scan is much
+/// cheaper than tokenizing them.
+fn needs_rewrite(source: &str) -> bool {
+    if !source.contains("{%") && !source.contains("{{") {
+        return false;
+    }
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' => return true,
+            b'{' => match bytes.get(i + 1) {
+                Some(b'{') | Some(b'#') => i += 1,
+                Some(b'%') => {
+                    let tag = source[i + 2..].trim_start_matches(['-', '+']).trim_start();
+                    if ["test", "endtest", "materialization", "endmaterialization"]
+                        .iter()
+                        .any(|w| tag.starts_with(w))
+                    {
+                        return true;
+                    }
+                    i += 1;
+                }
+                _ => return true,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 /// After these tokens a `[` indexes a value (`x[0]`, `f()[1]`); elsewhere it
 /// starts a list literal.
 fn is_subscript_context(prev: Option<&Token>) -> bool {
@@ -191,6 +229,30 @@ fn regex_for(pattern: &str) -> regex::Regex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quick_scan_never_skips_a_rewrite() {
+        let samples = [
+            "select * from {{ ref('a') }} where x = {{ var('y', 1) }}",
+            "{% if x %}{{ y }}{% endif %} {# comment #}",
+            "{% set l = ['a'] %}",
+            "{{ f({'a': 1}) }}",
+            "{%- test t(model) -%}select 1{%- endtest -%}",
+            "{%+ materialization m, default %}{% endmaterialization %}",
+            "{{{ x }}}",
+            "select [1, 2] as arr",
+        ];
+        let builtins = crate::templates::builtin_macros();
+        for src in samples.iter().copied().chain(builtins.iter().map(|(_, c)| *c)) {
+            if !needs_rewrite(src) {
+                assert_eq!(rewrite_tokens(src), src, "quick scan skipped a rewrite of {src}");
+            }
+        }
+        assert!(!needs_rewrite(samples[0]));
+        assert!(!needs_rewrite(samples[1]));
+        assert!(samples[2..7].iter().all(|s| needs_rewrite(s)));
+        assert!(!needs_rewrite(samples[7]), "plain SQL is never rewritten");
+    }
 
     #[test]
     fn test_blocks_become_macros() {

@@ -118,10 +118,29 @@ impl Jinja {
     ) -> std::result::Result<minijinja::Template<'s, 's>, minijinja::Error> {
         self.env.template_from_named_str(name, source)
     }
+
+    /// Compiles `source` (not yet dialect rewritten) once per invocation and
+    /// keeps it: thousands of generic tests share a handful of sources such
+    /// as `{{ test_not_null(**_dbt_generic_test_kwargs) }}`. Errors name the
+    /// template [`shared_name`]`(source)`.
+    pub fn compile_shared(
+        &self,
+        source: &str,
+    ) -> std::result::Result<minijinja::Template<'_, '_>, minijinja::Error> {
+        self.env.get_template(&shared_name(source))
+    }
+}
+
+/// Template names that carry their own source, for [`Jinja::compile_shared`].
+const SHARED_SOURCE: &str = "<shared>\n";
+
+pub fn shared_name(source: &str) -> String {
+    format!("{SHARED_SOURCE}{source}")
 }
 
 /// Filters, tests, functions and behaviour shared by every render.
 fn configure(env: &mut Environment<'static>) {
+    env.set_loader(|name| Ok(name.strip_prefix(SHARED_SOURCE).map(dialect::rewrite)));
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
     // SQL is never escaped, whatever a template's name ends with (.yml, .json, ...).
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
