@@ -70,7 +70,7 @@ impl Compiler {
         // `model` is built only if the template reads it.
         let manifest = self.manifest.clone();
         let id = node.unique_id.clone();
-        let model = move || manifest.nodes.get(&id).map(node_json).unwrap_or_default();
+        let model = move || manifest.nodes.get(&id).map(|n| node_json(n)).unwrap_or_default();
         Scope::new(self.jinja.clone(), true)
             .with_resolver(Some(self.resolver.clone()))
             .with_db(db.cloned())

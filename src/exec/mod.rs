@@ -100,7 +100,7 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     // Ephemeral models run inside their children; everything else is scheduled.
     let runnable: Vec<&Node> = ids
         .iter()
-        .filter_map(|id| session.manifest.nodes.get(id))
+        .filter_map(|id| session.manifest.nodes.get(id).map(|n| &**n))
         .filter(|n| !n.is_ephemeral() && n.resource_type != ResourceType::Analysis)
         .collect();
     let reporter = Reporter::new(runnable.len());
@@ -113,7 +113,7 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
                 "skipped: on-run-start failed".into(),
             ));
         }
-        reporter.summary(&results, &|id| session.manifest.nodes.get(id).cloned());
+        reporter.summary(&results, &|id| session.manifest.nodes.get(id).map(|n| (**n).clone()));
         return Ok(RunOutcome { results, compiled });
     }
     create_schemas(&compiler, &main, &runnable)?;
@@ -201,7 +201,7 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     }
     let end_hooks = run_hooks(session, &compiler, &main, "on-run-end", &results)?;
     results.extend(end_hooks);
-    reporter.summary(&results, &|id| session.manifest.nodes.get(id).cloned());
+    reporter.summary(&results, &|id| session.manifest.nodes.get(id).map(|n| (**n).clone()));
     Ok(RunOutcome { results, compiled })
 }
 
@@ -460,7 +460,7 @@ fn results_value(session: &Session, results: &[NodeResult]) -> Value {
                 .manifest
                 .nodes
                 .get(&r.unique_id)
-                .map(crate::manifest::json::node_json)
+                .map(|n| crate::manifest::json::node_json(n))
                 .unwrap_or(Json::Null);
             json!({
                 "node": node,

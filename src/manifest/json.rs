@@ -556,6 +556,7 @@ pub fn write_manifest(
     let node_list: Vec<(&String, &Node)> = manifest
         .nodes
         .iter()
+        .map(|(k, n)| (k, &**n))
         .filter(|(_, n)| n.resource_type != ResourceType::UnitTest)
         .collect();
     let serialize_chunk = |chunk: &[(&String, &Node)]| -> Vec<Vec<u8>> {

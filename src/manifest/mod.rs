@@ -321,13 +321,14 @@ pub struct MacroPatch {
 
 #[derive(Debug, Default, Clone)]
 pub struct Manifest {
-    pub nodes: FastIndexMap<String, Node>,
+    /// Boxed: a node is about 1 KB, and the map moves its entries as it grows.
+    pub nodes: FastIndexMap<String, Box<Node>>,
     pub sources: FastIndexMap<String, SourceDef>,
     pub exposures: IndexMap<String, Exposure>,
     pub docs: IndexMap<String, DocBlock>,
     pub macro_patches: BTreeMap<String, MacroPatch>,
     /// Nodes turned off with `enabled: false`, kept for "disabled" messages.
-    pub disabled: FastIndexMap<String, Node>,
+    pub disabled: FastIndexMap<String, Box<Node>>,
     pub disabled_sources: FastIndexMap<String, SourceDef>,
     pub root_package: String,
     pub warnings: Vec<String>,
@@ -340,12 +341,5 @@ impl Manifest {
             .keys()
             .chain(self.sources.keys())
             .chain(self.exposures.keys())
-    }
-}
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn print_node_size() {
-        eprintln!("NODE SIZE {}", std::mem::size_of::<super::Node>());
     }
 }

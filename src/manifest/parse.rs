@@ -211,28 +211,32 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         }
     }
     timer.lap("properties");
-    // SQL and CSV nodes. Nodes are big (about 1 KB): they stay boxed until
-    // they land in the manifest, so each move copies a pointer.
-    let mut pending: Vec<Box<Node>> = yaml_snapshots;
-    for pkg in &project.packages {
-        for file in &pkg.files {
+    // SQL and CSV nodes, boxed (about 1 KB each): each move copies a pointer.
+    let files: Vec<(&Package, &SourceFile)> = project
+        .packages
+        .iter()
+        .flat_map(|pkg| pkg.files.iter().map(move |f| (pkg, f)))
+        .collect();
+    let per_file: Vec<Result<Vec<Box<Node>>>> = files
+        .par_iter()
+        .map(|&(pkg, file)| {
             let rt = match file.kind {
                 FileKind::Model => ResourceType::Model,
                 FileKind::Analysis => ResourceType::Analysis,
                 FileKind::SingularTest => ResourceType::Test,
                 FileKind::Seed => ResourceType::Seed,
                 FileKind::Snapshot => {
-                    pending.extend(snapshot_nodes(project, pkg, file)?.into_iter().map(Box::new));
-                    continue;
+                    let nodes = snapshot_nodes(project, pkg, file)?;
+                    return Ok(nodes.into_iter().map(Box::new).collect());
                 }
-                _ => continue,
+                _ => return Ok(Vec::new()),
             };
             let name = file_stem(&file.resource_path);
             // dbt keeps (and hashes) the file's text without surrounding whitespace.
             let trimmed = file.contents.trim();
             let lead = &file.contents[..file.contents.len() - file.contents.trim_start().len()];
             let line = 1 + lead.matches('\n').count();
-            pending.push(Box::new(new_node(
+            Ok(vec![Box::new(new_node(
                 project,
                 pkg,
                 file,
@@ -240,8 +244,12 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
                 &name,
                 trimmed.to_string(),
                 line,
-            )));
-        }
+            ))])
+        })
+        .collect();
+    let mut pending: Vec<Box<Node>> = yaml_snapshots;
+    for nodes in per_file {
+        pending.extend(nodes?);
     }
 
     timer.lap("read nodes");
@@ -409,15 +417,17 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     manifest.nodes.reserve(nodes.len());
     for node in nodes {
         if !node.enabled() {
-            manifest.disabled.insert(node.unique_id.clone(), *node);
+            manifest.disabled.insert(node.unique_id.clone(), node);
             continue;
         }
         if let Some(prev) = manifest.nodes.get(&node.unique_id) {
             return Err(duplicate_error(&node, prev));
         }
-        manifest.nodes.insert(node.unique_id.clone(), *node);
+        manifest.nodes.insert(node.unique_id.clone(), node);
     }
+    timer.lap("  into manifest");
     check_duplicate_relations(&manifest)?;
+    timer.lap("  duplicate relations");
 
     for (entry, yf) in &exposure_entries {
         let e = exposure_from_entry(entry, yf)?;
@@ -425,6 +435,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     }
 
     resolve::link(&mut manifest)?;
+    timer.lap("  link refs");
     resolve::check_unit_test_inputs(&manifest, &|node, text| match unit_test_files
         .get(&node.unique_id)
     {

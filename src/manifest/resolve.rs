@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use minijinja::Value;
+use rayon::prelude::*;
 
 use crate::error::{Error, Location, Result};
 use crate::jinja::relation::Relation;
@@ -198,9 +199,9 @@ fn locate_call(node: &Node, func: &str, name: &str) -> Location {
 /// errors; tests of disabled nodes are disabled with them.
 pub fn link(manifest: &mut Manifest) -> Result<()> {
     let lookup = Lookup::new(manifest);
-    let mut updates: Vec<(String, Vec<String>)> = Vec::new();
-    let mut to_disable: Vec<String> = Vec::new();
-    for node in manifest.nodes.values() {
+    // Each node's parents, found in parallel; None: the node depends on a
+    // disabled node and is disabled too (tests only).
+    let resolve_node = |node: &Node| -> Result<Option<Vec<String>>> {
         let mut deps: Vec<String> = Vec::new();
         let mut disabled_dep = false;
         for call in &node.refs {
@@ -269,14 +270,20 @@ pub fn link(manifest: &mut Manifest) -> Result<()> {
                 }
             }
         }
-        if disabled_dep {
-            to_disable.push(node.unique_id.clone());
-        } else {
-            updates.push((node.unique_id.clone(), deps));
+        Ok((!disabled_dep).then_some(deps))
+    };
+    let resolved: Vec<Result<Option<Vec<String>>>> =
+        manifest.nodes.par_values().map(|n| resolve_node(n)).collect();
+    let mut to_disable: Vec<String> = Vec::new();
+    let mut updates: Vec<(usize, Vec<String>)> = Vec::with_capacity(resolved.len());
+    for (i, r) in resolved.into_iter().enumerate() {
+        match r? {
+            Some(deps) => updates.push((i, deps)),
+            None => to_disable.extend(manifest.nodes.get_index(i).map(|(id, _)| id.clone())),
         }
     }
-    for (id, deps) in updates {
-        if let Some(n) = manifest.nodes.get_mut(&id) {
+    for (i, deps) in updates {
+        if let Some((_, n)) = manifest.nodes.get_index_mut(i) {
             n.depends_on_nodes = deps;
         }
     }

@@ -42,95 +42,103 @@ pub struct SourceFile {
     pub contents: String,
 }
 
+/// What a file under one kind of resource path is, from its extension and
+/// its path relative to that resource directory.
+type Classify = fn(&str, &str) -> Option<FileKind>;
+
+fn yml(ext: &str) -> bool {
+    ext == "yml" || ext == "yaml"
+}
+
+fn sql_or_properties(ext: &str, kind: FileKind) -> Option<FileKind> {
+    match ext {
+        "sql" => Some(kind),
+        e if yml(e) => Some(FileKind::Properties),
+        _ => None,
+    }
+}
+
+fn classify_test_path(ext: &str, rel: &str) -> Option<FileKind> {
+    let generic = rel.starts_with("generic/");
+    let fixture = rel.starts_with("fixtures/");
+    match ext {
+        "sql" if generic => Some(FileKind::Macro),
+        "sql" | "csv" if fixture => Some(FileKind::Fixture),
+        "sql" => Some(FileKind::SingularTest),
+        e if yml(e) => Some(FileKind::Properties),
+        _ => None,
+    }
+}
+
 /// Every resource file of the package at `dir`, with contents read.
 pub fn discover(dir: &Path, paths: &Paths) -> Result<Vec<SourceFile>> {
+    let roles: [(&[String], Classify); 7] = [
+        (&paths.models, |e, _| sql_or_properties(e, FileKind::Model)),
+        (&paths.seeds, |e, _| match e {
+            "csv" => Some(FileKind::Seed),
+            e if yml(e) => Some(FileKind::Properties),
+            _ => None,
+        }),
+        (&paths.snapshots, |e, _| sql_or_properties(e, FileKind::Snapshot)),
+        (&paths.analyses, |e, _| sql_or_properties(e, FileKind::Analysis)),
+        (&paths.tests, classify_test_path),
+        (&paths.macros, |e, _| sql_or_properties(e, FileKind::Macro)),
+        (&paths.docs, |e, _| (e == "md").then_some(FileKind::Docs)),
+    ];
+    // docs-paths default to every other resource path: walk each directory
+    // once (tens of thousands of files in big projects), classifying its
+    // files for every role it plays.
+    let mut by_dir: indexmap::IndexMap<&str, Vec<Classify>> = indexmap::IndexMap::new();
+    for (dirs, classify) in roles {
+        for rdir in dirs {
+            by_dir.entry(rdir.as_str()).or_default().push(classify);
+        }
+    }
     let mut found: Vec<SourceFile> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut walk = |dirs: &[String], classify: &dyn Fn(&str, &str) -> Option<FileKind>| {
-        for rdir in dirs {
-            let root = dir.join(rdir);
-            if !root.is_dir() {
+    for (rdir, classifiers) in by_dir {
+        let root = dir.join(rdir);
+        if !root.is_dir() {
+            continue;
+        }
+        let walker = WalkDir::new(&root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walker.flatten() {
+            if !entry.file_type().is_file() {
                 continue;
             }
-            let walker = WalkDir::new(&root)
-                .follow_links(true)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_entry(|e| {
-                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
-                });
-            for entry in walker.flatten() {
-                if !entry.file_type().is_file() {
-                    continue;
-                }
-                let abs = entry.path().to_path_buf();
-                let Ok(rel_to_res) = abs.strip_prefix(&root) else {
-                    continue;
-                };
-                let resource_path = slash_path(rel_to_res);
-                let path = slash_path(abs.strip_prefix(dir).unwrap_or(&abs));
-                let ext = abs
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
+            let abs = entry.path();
+            let Ok(rel_to_res) = abs.strip_prefix(&root) else {
+                continue;
+            };
+            let resource_path = slash_path(rel_to_res);
+            let ext = abs
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            for classify in &classifiers {
                 let Some(kind) = classify(&ext, &resource_path) else {
                     continue;
                 };
+                let path = slash_path(abs.strip_prefix(dir).unwrap_or(abs));
                 if !seen.insert((kind, path.clone())) {
                     continue;
                 }
                 found.push(SourceFile {
                     kind,
                     path,
-                    resource_path,
+                    resource_path: resource_path.clone(),
                     resource_dir: rdir.trim_end_matches('/').to_string(),
-                    abs_path: abs,
+                    abs_path: abs.to_path_buf(),
                     contents: String::new(),
                 });
             }
         }
-    };
-    let yml = |ext: &str| ext == "yml" || ext == "yaml";
-    walk(&paths.models, &|ext, _| match ext {
-        "sql" => Some(FileKind::Model),
-        e if yml(e) => Some(FileKind::Properties),
-        _ => None,
-    });
-    walk(&paths.seeds, &|ext, _| match ext {
-        "csv" => Some(FileKind::Seed),
-        e if yml(e) => Some(FileKind::Properties),
-        _ => None,
-    });
-    walk(&paths.snapshots, &|ext, _| match ext {
-        "sql" => Some(FileKind::Snapshot),
-        e if yml(e) => Some(FileKind::Properties),
-        _ => None,
-    });
-    walk(&paths.analyses, &|ext, _| match ext {
-        "sql" => Some(FileKind::Analysis),
-        e if yml(e) => Some(FileKind::Properties),
-        _ => None,
-    });
-    walk(&paths.tests, &|ext, rel| {
-        let generic = rel.starts_with("generic/");
-        let fixture = rel.starts_with("fixtures/");
-        match ext {
-            "sql" if generic => Some(FileKind::Macro),
-            "sql" | "csv" if fixture => Some(FileKind::Fixture),
-            "sql" => Some(FileKind::SingularTest),
-            e if yml(e) => Some(FileKind::Properties),
-            _ => None,
-        }
-    });
-    walk(&paths.macros, &|ext, _| match ext {
-        "sql" => Some(FileKind::Macro),
-        e if yml(e) => Some(FileKind::Properties),
-        _ => None,
-    });
-    walk(&paths.docs, &|ext, _| {
-        (ext == "md").then_some(FileKind::Docs)
-    });
+    }
     // A properties file under two resource paths is still one file.
     let mut seen_props = std::collections::HashSet::new();
     found.retain(|f| f.kind != FileKind::Properties || seen_props.insert(f.path.clone()));
