@@ -87,16 +87,19 @@ impl Compiler {
 
     /// Renders `node.raw_code` (no CTE injection).
     fn render(&self, node: &Node, db: Option<&Db>) -> Result<String> {
-        let mut scope = self.scope_for(node, db);
+        let mut scope = Arc::new(self.scope_for(node, db));
         let name = node.display_path.to_string_lossy().to_string();
         let what = format!("in {} {}", node.resource_type.as_str(), node.name);
         if let Some(test) = &node.test {
-            let kwargs = self.test_kwargs(node, &test.kwargs, db)?;
-            scope
-                .extra
-                .insert("_dbt_generic_test_kwargs".into(), kwargs);
+            let kwargs = self.test_kwargs(&scope, node, &test.kwargs)?;
+            // The arguments rarely keep the scope alive; when they do, use a fresh one.
+            if Arc::get_mut(&mut scope).is_none() {
+                scope = Arc::new(self.scope_for(node, db));
+            }
+            if let Some(s) = Arc::get_mut(&mut scope) {
+                s.extra.insert("_dbt_generic_test_kwargs".into(), kwargs);
+            }
         }
-        let scope = Arc::new(scope);
         let padded;
         let source: &str = if node.raw_code_line > 1 {
             padded = format!("{}{}", "\n".repeat(node.raw_code_line - 1), node.raw_code);
@@ -128,12 +131,11 @@ impl Compiler {
     /// and `{{ ... }}` become values (relations, lists), other text stays.
     fn test_kwargs(
         &self,
+        scope: &Arc<Scope>,
         node: &Node,
         kwargs: &serde_json::Map<String, Json>,
-        db: Option<&Db>,
     ) -> Result<Value> {
-        let scope = Arc::new(self.scope_for(node, db));
-        let ctx = Ctx::root(scope, &node.package_name);
+        let ctx = Ctx::root(scope.clone(), &node.package_name);
         let mut out = indexmap::IndexMap::new();
         for (k, v) in kwargs {
             let value = if k == "column_name" {

@@ -559,34 +559,45 @@ pub fn write_manifest(
         .map(|(k, n)| (k, &**n))
         .filter(|(_, n)| n.resource_type != ResourceType::UnitTest)
         .collect();
-    let serialize_chunk = |chunk: &[(&String, &Node)]| -> Vec<Vec<u8>> {
-        chunk
-            .par_iter()
-            .map(|(k, n)| {
-                let mut buf = serde_json::to_vec(k).unwrap_or_default();
-                buf.push(b':');
-                let pk = pks.get(*k).unwrap_or(&no_pk);
-                let code = compiled.and_then(|c| c.get(*k));
-                if serde_json::to_writer(&mut buf, &NodeOut::new(n, pk, code)).is_err() {
-                    buf.extend_from_slice(b"null");
-                }
-                buf
-            })
-            .collect()
+    // Serializes nodes as `"id":{...}` entries, comma-separated, into `buf`.
+    let serialize_into = |buf: &mut Vec<u8>, nodes: &[(&String, &Node)]| {
+        buf.clear();
+        for (k, n) in nodes {
+            if !buf.is_empty() {
+                buf.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut *buf, k);
+            buf.push(b':');
+            let pk = pks.get(*k).unwrap_or(&no_pk);
+            let code = compiled.and_then(|c| c.get(*k));
+            if serde_json::to_writer(&mut *buf, &NodeOut::new(n, pk, code)).is_err() {
+                buf.extend_from_slice(b"null");
+            }
+        }
     };
     let write_all_nodes = |w: &mut std::io::BufWriter<std::fs::File>| -> std::io::Result<()> {
-        // The next chunk is serialized while the previous one is written.
-        let mut pending: Vec<Vec<u8>> = Vec::new();
+        // A chunk is serialized in parallel while the previous one is
+        // written; buffers are reused, so tens of MB of JSON pass through a
+        // few MB of memory.
+        let mut ready: Vec<Vec<u8>> = Vec::new();
+        let mut spare: Vec<Vec<u8>> = Vec::new();
         let mut first = true;
         for chunk in node_list.chunks(2048) {
-            let (written, next) = rayon::join(
-                || write_nodes(w, &pending, &mut first),
-                || serialize_chunk(chunk),
+            let parts: Vec<&[(&String, &Node)]> = chunk.chunks(64).collect();
+            let mut bufs = std::mem::take(&mut spare);
+            bufs.resize_with(parts.len(), Vec::new);
+            let (written, ()) = rayon::join(
+                || write_nodes(w, &ready, &mut first),
+                || {
+                    bufs.par_iter_mut()
+                        .zip(parts.par_iter())
+                        .for_each(|(buf, part)| serialize_into(buf, part))
+                },
             );
             written?;
-            pending = next;
+            spare = std::mem::replace(&mut ready, bufs);
         }
-        write_nodes(w, &pending, &mut first)
+        write_nodes(w, &ready, &mut first)
     };
     write_atomic(path, |w| {
         write!(
@@ -601,7 +612,7 @@ pub fn write_manifest(
         nodes?;
         w.write_all(b"}")?;
         for (k, v) in &rest {
-            write!(w, ",{}:", Json::String(k.clone()))?;
+            write!(w, ",\"{k}\":")?;
             serde_json::to_writer(&mut *w, v)?;
         }
         w.write_all(b"}")?;
@@ -609,8 +620,21 @@ pub fn write_manifest(
     })
 }
 
+/// A top-level manifest entry after `nodes`. The graph maps are serialized
+/// as they are: converting them to JSON values first doubled their cost.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum RestValue<'a> {
+    Json(Json),
+    Map(BTreeMap<&'a str, Vec<&'a str>>),
+}
+
 /// Everything in the manifest after `nodes`, in dbt's order.
-fn manifest_rest(manifest: &Manifest, jinja: &Jinja, selectors: Json) -> Map<String, Json> {
+fn manifest_rest<'a>(
+    manifest: &'a Manifest,
+    jinja: &Jinja,
+    selectors: Json,
+) -> Vec<(&'static str, RestValue<'a>)> {
     let sources: Map<String, Json> = manifest
         .sources
         .iter()
@@ -624,32 +648,29 @@ fn manifest_rest(manifest: &Manifest, jinja: &Jinja, selectors: Json) -> Map<Str
         disabled.insert(k.clone(), json!([source_json(s)]));
     }
     let (parent_map, child_map) = parent_child_maps(manifest);
-    let rest = json!({
-        "sources": sources,
-        "macros": macros_json(manifest, jinja),
-        "docs": docs_json(manifest),
-        "exposures": exposures_json(manifest),
-        "metrics": {},
-        "groups": {},
-        "selectors": selectors,
-        "disabled": disabled,
-        "parent_map": parent_map,
-        "child_map": child_map,
-        "group_map": {},
-        "saved_queries": {},
-        "semantic_models": {},
-        "unit_tests": unit_tests_json(manifest),
-        "functions": {},
-    });
-    match rest {
-        Json::Object(m) => m,
-        _ => Map::new(),
-    }
+    let empty = || RestValue::Json(json!({}));
+    vec![
+        ("sources", RestValue::Json(Json::Object(sources))),
+        ("macros", RestValue::Json(Json::Object(macros_json(manifest, jinja)))),
+        ("docs", RestValue::Json(Json::Object(docs_json(manifest)))),
+        ("exposures", RestValue::Json(Json::Object(exposures_json(manifest)))),
+        ("metrics", empty()),
+        ("groups", empty()),
+        ("selectors", RestValue::Json(selectors)),
+        ("disabled", RestValue::Json(Json::Object(disabled))),
+        ("parent_map", RestValue::Map(parent_map)),
+        ("child_map", RestValue::Map(child_map)),
+        ("group_map", empty()),
+        ("saved_queries", empty()),
+        ("semantic_models", empty()),
+        ("unit_tests", RestValue::Json(Json::Object(unit_tests_json(manifest)))),
+        ("functions", empty()),
+    ]
 }
 
 /// Writes serialized `"id":{...}` entries, comma-separated across calls.
 fn write_nodes(w: &mut impl Write, parts: &[Vec<u8>], first: &mut bool) -> std::io::Result<()> {
-    for part in parts {
+    for part in parts.iter().filter(|p| !p.is_empty()) {
         if !std::mem::take(first) {
             w.write_all(b",")?;
         }
@@ -751,12 +772,12 @@ pub fn unit_tests_json(manifest: &Manifest) -> Map<String, Json> {
 /// parent_map and child_map, with sorted lists as dbt writes them.
 pub fn parent_child_maps(
     manifest: &Manifest,
-) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
-    let mut parents: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
+) -> (BTreeMap<&str, Vec<&str>>, BTreeMap<&str, Vec<&str>>) {
+    let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for id in manifest.all_ids() {
-        parents.entry(id.clone()).or_default();
-        children.entry(id.clone()).or_default();
+        parents.entry(id).or_default();
+        children.entry(id).or_default();
     }
     let edges = manifest
         .nodes
@@ -770,12 +791,12 @@ pub fn parent_child_maps(
         );
     for (id, deps) in edges {
         for d in deps {
-            parents.entry(id.clone()).or_default().push(d.clone());
-            children.entry(d.clone()).or_default().push(id.clone());
+            parents.entry(id).or_default().push(d);
+            children.entry(d).or_default().push(id);
         }
     }
     for v in parents.values_mut().chain(children.values_mut()) {
-        v.sort();
+        v.sort_unstable();
         v.dedup();
     }
     (parents, children)

@@ -829,16 +829,31 @@ fn render_for_parse(jinja: &Arc<Jinja>, node: &mut Node) -> Result<()> {
             .unwrap_or_default(),
         &node.name,
     );
-    let model_json = serde_json::json!({
-        "unique_id": node.unique_id,
-        "name": node.name,
-        "resource_type": node.resource_type.as_str(),
-        "package_name": node.package_name,
-        "path": node.path,
-        "original_file_path": node.original_file_path,
-        "fqn": node.fqn,
-        "config": node.config,
-    });
+    // `model` as far as parsing knows it, built only if the template reads it.
+    let (unique_id, name, package, path) = (
+        node.unique_id.clone(),
+        node.name.clone(),
+        node.package_name.clone(),
+        node.path.clone(),
+    );
+    let (resource_type, original_file_path, fqn, config) = (
+        node.resource_type.as_str(),
+        node.original_file_path.clone(),
+        node.fqn.clone(),
+        node.config.clone(),
+    );
+    let model_json = move || {
+        serde_json::json!({
+            "unique_id": unique_id,
+            "name": name,
+            "resource_type": resource_type,
+            "package_name": package,
+            "path": path,
+            "original_file_path": original_file_path,
+            "fqn": fqn,
+            "config": config,
+        })
+    };
     let scope = Arc::new(Scope::new(jinja.clone(), false).with_node(NodeScope::new(
         node.unique_id.clone(),
         node.name.clone(),
@@ -846,7 +861,7 @@ fn render_for_parse(jinja: &Arc<Jinja>, node: &mut Node) -> Result<()> {
         node.package_name.clone(),
         Some(this),
         node.config.clone(),
-        Box::new(move || model_json.clone()),
+        Box::new(model_json),
     )));
     let padded;
     let source: &str = if node.raw_code_line > 1 {
