@@ -63,6 +63,7 @@ pub fn run(args: &LsArgs) -> Result<i32> {
             }
         }
     }
+    crate::commands::free_at_exit(session);
     Ok(0)
 }
 

@@ -16,5 +16,6 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         session.started.elapsed().as_secs_f64(),
         session.project.target_dir().join("manifest.json").display()
     ));
+    crate::commands::free_at_exit(session);
     Ok(0)
 }

@@ -70,7 +70,13 @@ impl Compiler {
         // `model` is built only if the template reads it.
         let manifest = self.manifest.clone();
         let id = node.unique_id.clone();
-        let model = move || manifest.nodes.get(&id).map(|n| node_json(n)).unwrap_or_default();
+        let model = move || {
+            manifest
+                .nodes
+                .get(&id)
+                .map(|n| node_json(n))
+                .unwrap_or_default()
+        };
         Scope::new(self.jinja.clone(), true)
             .with_resolver(Some(self.resolver.clone()))
             .with_db(db.cloned())
@@ -110,11 +116,17 @@ impl Compiler {
         let ctx = Ctx::root(scope.clone(), &node.package_name);
         let (out, name) = if node.test.is_some() {
             // Generic tests of one kind share their source: compile it once.
-            let out = self.jinja.compile_shared(source).and_then(|t| t.render(ctx));
+            let out = self
+                .jinja
+                .compile_shared(source)
+                .and_then(|t| t.render(ctx));
             (out, crate::jinja::shared_name(source))
         } else {
             let rewritten = dialect::rewrite(source);
-            let out = self.jinja.compile(&name, &rewritten).and_then(|t| t.render(ctx));
+            let out = self
+                .jinja
+                .compile(&name, &rewritten)
+                .and_then(|t| t.render(ctx));
             (out, name)
         };
         let out = out.map_err(|e| {

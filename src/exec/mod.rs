@@ -113,7 +113,9 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
                 "skipped: on-run-start failed".into(),
             ));
         }
-        reporter.summary(&results, &|id| session.manifest.nodes.get(id).map(|n| (**n).clone()));
+        reporter.summary(&results, &|id| {
+            session.manifest.nodes.get(id).map(|n| (**n).clone())
+        });
         return Ok(RunOutcome { results, compiled });
     }
     create_schemas(&compiler, &main, &runnable)?;
@@ -201,7 +203,9 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     }
     let end_hooks = run_hooks(session, &compiler, &main, "on-run-end", &results)?;
     results.extend(end_hooks);
-    reporter.summary(&results, &|id| session.manifest.nodes.get(id).map(|n| (**n).clone()));
+    reporter.summary(&results, &|id| {
+        session.manifest.nodes.get(id).map(|n| (**n).clone())
+    });
     Ok(RunOutcome { results, compiled })
 }
 

@@ -243,9 +243,17 @@ mod tests {
             "select [1, 2] as arr",
         ];
         let builtins = crate::templates::builtin_macros();
-        for src in samples.iter().copied().chain(builtins.iter().map(|(_, c)| *c)) {
+        for src in samples
+            .iter()
+            .copied()
+            .chain(builtins.iter().map(|(_, c)| *c))
+        {
             if !needs_rewrite(src) {
-                assert_eq!(rewrite_tokens(src), src, "quick scan skipped a rewrite of {src}");
+                assert_eq!(
+                    rewrite_tokens(src),
+                    src,
+                    "quick scan skipped a rewrite of {src}"
+                );
             }
         }
         assert!(!needs_rewrite(samples[0]));

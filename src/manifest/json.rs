@@ -626,7 +626,7 @@ pub fn write_manifest(
 #[serde(untagged)]
 enum RestValue<'a> {
     Json(Json),
-    Map(BTreeMap<&'a str, Vec<&'a str>>),
+    Map(IdMap<'a>),
 }
 
 /// Everything in the manifest after `nodes`, in dbt's order.
@@ -651,9 +651,15 @@ fn manifest_rest<'a>(
     let empty = || RestValue::Json(json!({}));
     vec![
         ("sources", RestValue::Json(Json::Object(sources))),
-        ("macros", RestValue::Json(Json::Object(macros_json(manifest, jinja)))),
+        (
+            "macros",
+            RestValue::Json(Json::Object(macros_json(manifest, jinja))),
+        ),
         ("docs", RestValue::Json(Json::Object(docs_json(manifest)))),
-        ("exposures", RestValue::Json(Json::Object(exposures_json(manifest)))),
+        (
+            "exposures",
+            RestValue::Json(Json::Object(exposures_json(manifest))),
+        ),
         ("metrics", empty()),
         ("groups", empty()),
         ("selectors", RestValue::Json(selectors)),
@@ -663,7 +669,10 @@ fn manifest_rest<'a>(
         ("group_map", empty()),
         ("saved_queries", empty()),
         ("semantic_models", empty()),
-        ("unit_tests", RestValue::Json(Json::Object(unit_tests_json(manifest)))),
+        (
+            "unit_tests",
+            RestValue::Json(Json::Object(unit_tests_json(manifest))),
+        ),
         ("functions", empty()),
     ]
 }
@@ -770,11 +779,12 @@ pub fn unit_tests_json(manifest: &Manifest) -> Map<String, Json> {
 }
 
 /// parent_map and child_map, with sorted lists as dbt writes them.
-pub fn parent_child_maps(
-    manifest: &Manifest,
-) -> (BTreeMap<&str, Vec<&str>>, BTreeMap<&str, Vec<&str>>) {
-    let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+/// Unique id → the unique ids it depends on (or that depend on it).
+type IdMap<'a> = BTreeMap<&'a str, Vec<&'a str>>;
+
+pub fn parent_child_maps(manifest: &Manifest) -> (IdMap<'_>, IdMap<'_>) {
+    let mut parents = IdMap::new();
+    let mut children = IdMap::new();
     for id in manifest.all_ids() {
         parents.entry(id).or_default();
         children.entry(id).or_default();

@@ -425,9 +425,9 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         }
         manifest.nodes.insert(node.unique_id.clone(), node);
     }
-    timer.lap("  into manifest");
+    timer.lap("into manifest");
     check_duplicate_relations(&manifest)?;
-    timer.lap("  duplicate relations");
+    timer.lap("duplicate relations");
 
     for (entry, yf) in &exposure_entries {
         let e = exposure_from_entry(entry, yf)?;
@@ -435,14 +435,14 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     }
 
     resolve::link(&mut manifest)?;
-    timer.lap("  link refs");
+    timer.lap("link refs");
     resolve::check_unit_test_inputs(&manifest, &|node, text| match unit_test_files
         .get(&node.unique_id)
     {
         Some(yf) => crate::project::yaml::locate_text(&yf.display_path, &yf.text, text),
         None => Location::file(&node.display_path),
     })?;
-    timer.lap("link");
+    timer.lap("unit test inputs");
     manifest.warnings = warnings;
     Ok((manifest, jinja))
 }

@@ -272,8 +272,11 @@ pub fn link(manifest: &mut Manifest) -> Result<()> {
         }
         Ok((!disabled_dep).then_some(deps))
     };
-    let resolved: Vec<Result<Option<Vec<String>>>> =
-        manifest.nodes.par_values().map(|n| resolve_node(n)).collect();
+    let resolved: Vec<Result<Option<Vec<String>>>> = manifest
+        .nodes
+        .par_values()
+        .map(|n| resolve_node(n))
+        .collect();
     let mut to_disable: Vec<String> = Vec::new();
     let mut updates: Vec<(usize, Vec<String>)> = Vec::with_capacity(resolved.len());
     for (i, r) in resolved.into_iter().enumerate() {

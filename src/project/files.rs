@@ -79,8 +79,12 @@ pub fn discover(dir: &Path, paths: &Paths) -> Result<Vec<SourceFile>> {
             e if yml(e) => Some(FileKind::Properties),
             _ => None,
         }),
-        (&paths.snapshots, |e, _| sql_or_properties(e, FileKind::Snapshot)),
-        (&paths.analyses, |e, _| sql_or_properties(e, FileKind::Analysis)),
+        (&paths.snapshots, |e, _| {
+            sql_or_properties(e, FileKind::Snapshot)
+        }),
+        (&paths.analyses, |e, _| {
+            sql_or_properties(e, FileKind::Analysis)
+        }),
         (&paths.tests, classify_test_path),
         (&paths.macros, |e, _| sql_or_properties(e, FileKind::Macro)),
         (&paths.docs, |e, _| (e == "md").then_some(FileKind::Docs)),
