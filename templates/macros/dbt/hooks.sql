@@ -10,3 +10,13 @@
         {% endif %}
     {% endfor %}
 {% endmacro %}
+
+{#- The end every materialization shares once its relation is built: docs,
+    grants (not for seeds), post-hooks around the commit. -#}
+{% macro finish_materialization(target_relation, grants=true) %}
+    {% do persist_docs(target_relation, model) %}
+    {% if grants %}{% do apply_grants(target_relation, config.get('grants')) %}{% endif %}
+    {{ run_hooks(post_hooks, inside_transaction=true) }}
+    {{ adapter.commit() }}
+    {{ run_hooks(post_hooks, inside_transaction=false) }}
+{% endmacro %}

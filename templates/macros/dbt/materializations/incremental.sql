@@ -41,11 +41,7 @@
         {%- endcall %}
     {%- endif -%}
 
-    {% do persist_docs(target_relation, model) %}
-    {% do apply_grants(target_relation, config.get('grants')) %}
-    {{ run_hooks(post_hooks, inside_transaction=true) }}
-    {{ adapter.commit() }}
-    {{ run_hooks(post_hooks, inside_transaction=false) }}
+    {{ finish_materialization(target_relation) }}
 
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}

@@ -35,10 +35,7 @@
         {%- endcall %}
     {%- endif -%}
 
-    {% do persist_docs(target_relation, model) %}
-    {{ run_hooks(post_hooks, inside_transaction=true) }}
-    {{ adapter.commit() }}
-    {{ run_hooks(post_hooks, inside_transaction=false) }}
+    {{ finish_materialization(target_relation, grants=false) }}
 
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
