@@ -368,20 +368,12 @@ fn build(
         fqn,
         raw_code,
         raw_code_line: 1,
-        checksum: String::new(),
         config: cfg,
         config_call: test_config,
         tags,
         description,
-        columns: Default::default(),
-        meta: Map::new(),
-        patch_path: None,
-        database: String::new(),
-        schema: String::new(),
-        alias: String::new(),
         refs,
         sources,
-        depends_on_nodes: Vec::new(),
         // dbt renders every generic test but unique/not_null at parse time,
         // which records get_where_subquery as a dependency too.
         depends_on_macros: {
@@ -396,7 +388,6 @@ fn build(
             }
             m
         },
-        unit: None,
         test: Some(TestMetadata {
             name: short,
             namespace,
@@ -409,13 +400,7 @@ fn build(
                 target.source.as_deref().unwrap_or(&target.name)
             ),
         }),
-        vars_used: Default::default(),
-        env_vars_used: Default::default(),
-        access: "protected".into(),
-        group: None,
-        constraints: Vec::new(),
-        version: None,
-        latest_version: None,
+        ..Node::new(ResourceType::Test)
     })
     .map(|mut n| {
         crate::manifest::parse::finish_config(&mut n);

@@ -147,6 +147,47 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node of `resource_type` with nothing found out yet: empty fields,
+    /// the type's default config, dbt's default `protected` access.
+    pub fn new(resource_type: ResourceType) -> Node {
+        Node {
+            unique_id: String::new(),
+            resource_type,
+            package_name: String::new(),
+            name: String::new(),
+            path: String::new(),
+            original_file_path: String::new(),
+            display_path: PathBuf::new(),
+            fqn: Vec::new(),
+            raw_code: String::new(),
+            raw_code_line: 1,
+            checksum: String::new(),
+            config: NodeConfig::new(resource_type.as_str()),
+            config_call: Config::new(),
+            tags: Vec::new(),
+            description: String::new(),
+            columns: IndexMap::new(),
+            meta: Map::new(),
+            patch_path: None,
+            database: String::new(),
+            schema: String::new(),
+            alias: String::new(),
+            refs: Vec::new(),
+            sources: Vec::new(),
+            depends_on_nodes: Vec::new(),
+            depends_on_macros: Vec::new(),
+            test: None,
+            unit: None,
+            vars_used: BTreeMap::new(),
+            env_vars_used: BTreeMap::new(),
+            access: "protected".into(),
+            group: None,
+            constraints: Vec::new(),
+            version: None,
+            latest_version: None,
+        }
+    }
+
     pub fn materialized(&self) -> &str {
         self.config
             .get("materialized")

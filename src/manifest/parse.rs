@@ -3,13 +3,13 @@
 //! in-file config; properties YAML patches descriptions, columns and configs;
 //! generic tests become test nodes; naming macros place each node.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Location, Result};
@@ -19,7 +19,7 @@ use crate::manifest::{generic_tests, naming, resolve, unit_tests};
 use crate::manifest::{
     Column, DocBlock, Exposure, MacroPatch, Manifest, Node, ResourceType, SourceDef,
 };
-use crate::project::config::{self, Config, NodeConfig};
+use crate::project::config::{self, NodeConfig};
 use crate::project::properties::{self, ColumnProperties, NodeProperties, PropertiesFile};
 use crate::project::{FileKind, Package, Project, SourceFile};
 
@@ -610,7 +610,6 @@ fn new_node(
     };
     Node {
         unique_id: format!("{}.{}.{}", rt.as_str(), pkg.name, name),
-        resource_type: rt,
         package_name: pkg.name.clone(),
         name: name.to_string(),
         path: resource_path,
@@ -620,29 +619,7 @@ fn new_node(
         raw_code,
         raw_code_line: line,
         checksum,
-        config: NodeConfig::new(rt.as_str()),
-        config_call: Config::new(),
-        tags: Vec::new(),
-        description: String::new(),
-        columns: IndexMap::new(),
-        meta: Map::new(),
-        patch_path: None,
-        database: String::new(),
-        schema: String::new(),
-        alias: String::new(),
-        refs: Vec::new(),
-        sources: Vec::new(),
-        depends_on_nodes: Vec::new(),
-        depends_on_macros: Vec::new(),
-        test: None,
-        unit: None,
-        vars_used: BTreeMap::new(),
-        env_vars_used: BTreeMap::new(),
-        access: "protected".into(),
-        group: None,
-        constraints: Vec::new(),
-        version: None,
-        latest_version: None,
+        ..Node::new(rt)
     }
 }
 

@@ -172,29 +172,16 @@ pub fn build(entry: &Json, file: &Arc<YamlFile>, fixtures: &FixtureFiles) -> Res
         original_file_path: file.original_file_path.clone(),
         display_path: file.display_path.clone(),
         fqn,
-        raw_code: String::new(),
         // Where the test is defined, for runtime messages.
         raw_code_line: here().line,
-        checksum: String::new(),
         config,
-        config_call: Default::default(),
-        tags: Vec::new(),
         description: up.description.clone().unwrap_or_default(),
-        columns: Default::default(),
-        meta: Map::new(),
-        patch_path: None,
-        database: String::new(),
-        schema: String::new(),
         alias: up.name.clone(),
         refs: vec![RefCall {
             package: None,
             name: up.model.clone(),
             version: None,
         }],
-        sources: Vec::new(),
-        depends_on_nodes: Vec::new(),
-        depends_on_macros: Vec::new(),
-        test: None,
         unit: Some(Box::new(UnitTestSpec {
             model: up.model.clone(),
             given,
@@ -202,13 +189,7 @@ pub fn build(entry: &Json, file: &Arc<YamlFile>, fixtures: &FixtureFiles) -> Res
             overrides,
             definition: entry.clone(),
         })),
-        vars_used: Default::default(),
-        env_vars_used: Default::default(),
-        access: "protected".into(),
-        group: None,
-        constraints: Vec::new(),
-        version: None,
-        latest_version: None,
+        ..Node::new(ResourceType::UnitTest)
     };
     // Tags and meta from the config, as for every other node.
     crate::manifest::parse::finish_config(&mut node);
