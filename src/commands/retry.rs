@@ -58,16 +58,7 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         project.threads = recorded["threads"].as_u64().map(|n| n as usize);
     }
     let flag = |k: &str| recorded[k].as_bool().unwrap_or(false);
-    let texts = |k: &str| -> Vec<String> {
-        recorded[k]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let texts = |k: &str| crate::project::config::strings(Some(&recorded[k]));
     // The recorded command line again (its selection is kept for the next
     // retry's record; the nodes to run are the ones that did not succeed).
     let run_args = RunArgs {

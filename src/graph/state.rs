@@ -275,14 +275,7 @@ fn without_nulls(v: &Json) -> Json {
 }
 
 fn deps(j: &Json, kind: &str) -> Vec<String> {
-    j["depends_on"][kind]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::project::config::strings(Some(&j["depends_on"][kind]))
 }
 
 fn same_text(a: &Json, b: &Json) -> bool {

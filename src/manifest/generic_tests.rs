@@ -110,10 +110,7 @@ pub fn from_properties<'a>(
         let mut tags = col.tags.to_vec();
         match col.config.get("tags") {
             Some(Json::String(s)) => tags.push(s.clone()),
-            Some(Json::Array(a)) => {
-                tags.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)))
-            }
-            _ => {}
+            list => tags.extend(config::strings(list)),
         }
         for def in col.all_tests() {
             out.push(build(
@@ -331,9 +328,7 @@ fn build(
         cfg.insert("severity", Json::from(sev));
     }
     let mut tags: Vec<String> = column_tags.to_vec();
-    if let Some(Json::Array(a)) = cfg.get("tags") {
-        tags.extend(a.iter().filter_map(|t| t.as_str().map(str::to_string)));
-    }
+    tags.extend(config::strings(cfg.get("tags")));
     tags.sort();
     tags.dedup();
 

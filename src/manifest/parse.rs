@@ -736,14 +736,9 @@ pub fn columns(
             meta.extend(m.clone());
         }
         let mut tags = c.tags.to_vec();
-        if let Some(t) = c.config.get("tags") {
-            match t {
-                Json::String(s) => tags.push(s.clone()),
-                Json::Array(a) => {
-                    tags.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)))
-                }
-                _ => {}
-            }
+        match c.config.get("tags") {
+            Some(Json::String(s)) => tags.push(s.clone()),
+            list => tags.extend(config::strings(list)),
         }
         out.insert(
             c.name.clone(),
@@ -876,16 +871,7 @@ fn render_for_parse(jinja: &Arc<Jinja>, node: &mut Node) -> Result<()> {
 
 /// Tags, meta and hooks in their final places once all configs are merged.
 pub fn finish_config(node: &mut Node) {
-    let tags: Vec<String> = node
-        .config
-        .get("tags")
-        .and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let tags = config::strings(node.config.get("tags"));
     for t in tags {
         if !node.tags.contains(&t) {
             node.tags.push(t);
@@ -984,9 +970,7 @@ fn sources_from_entry(
         }
         let mut tags = sp.tags.to_vec();
         tags.extend(t.tags.to_vec());
-        if let Some(Json::Array(a)) = cfg.get("tags") {
-            tags.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)));
-        }
+        tags.extend(config::strings(cfg.get("tags")));
         tags.dedup();
         let mut quoting = sp.quoting.clone();
         quoting.extend(t.quoting.clone());

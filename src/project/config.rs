@@ -9,6 +9,15 @@ use crate::error::closest;
 
 pub type Config = Map<String, Json>;
 
+/// The strings of a JSON list (other items skipped); none when `value` is
+/// not a list.
+pub fn strings(value: Option<&Json>) -> Vec<String> {
+    value
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
 /// Config keys dbt knows, for "did you mean" on typos.
 pub const KNOWN_KEYS: &[&str] = &[
     "enabled",
