@@ -39,36 +39,20 @@ fn sh(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// git with a committer identity, which a CI machine may not have.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let mut all = vec!["git", "-c", "user.email=t@t", "-c", "user.name=t"];
+    all.extend_from_slice(args);
+    sh(dir, &all)
+}
+
 fn git_repo(dir: &Path, name: &str, greeting: &str) -> String {
     package(dir, name, greeting);
-    sh(dir, &["git", "init", "-q", "-b", "main"]);
-    sh(
-        dir,
-        &[
-            "git",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "user.name=t",
-            "add",
-            ".",
-        ],
-    );
-    sh(
-        dir,
-        &[
-            "git",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "user.name=t",
-            "commit",
-            "-qm",
-            "first",
-        ],
-    );
-    sh(dir, &["git", "tag", "v1"]);
-    sh(dir, &["git", "rev-parse", "HEAD"])
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-qm", "first"]);
+    git(dir, &["tag", "v1"]);
+    git(dir, &["rev-parse", "HEAD"])
 }
 
 fn with_packages(packages_yml: &str) -> Project {
@@ -130,21 +114,9 @@ fn git_subdirectories_and_tarballs() {
         &mono.join("README"),
         "a repository holding a package in a folder",
     );
-    sh(&mono, &["git", "init", "-q", "-b", "main"]);
-    sh(&mono, &["git", "add", "."]);
-    sh(
-        &mono,
-        &[
-            "git",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "user.name=t",
-            "commit",
-            "-qm",
-            "first",
-        ],
-    );
+    git(&mono, &["init", "-q", "-b", "main"]);
+    git(&mono, &["add", "."]);
+    git(&mono, &["commit", "-qm", "first"]);
     package(
         &parent.join("tarred/tarpkg-1.0"),
         "tarpkg",

@@ -14,7 +14,11 @@ pub type Config = Map<String, Json>;
 pub fn strings(value: Option<&Json>) -> Vec<String> {
     value
         .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
