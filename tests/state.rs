@@ -37,7 +37,7 @@ fn production() -> Project {
     ]);
     let (code, _, _) = p.run(&["run"]);
     assert_eq!(code, 1, "f fails in production");
-    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    keep_as_production_state(&p);
     p
 }
 
@@ -119,7 +119,7 @@ fn defer_builds_only_what_changed_and_reads_parents_from_production() {
         ("models/c.sql", "{{ config(materialized='table') }} select v + 1 as w from {{ ref('b') }}"),
     ]);
     assert_eq!(p.run(&["build", "--target", "prod"]).0, 0);
-    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    keep_as_production_state(&p);
     p.write(
         "models/b.sql",
         "{{ config(materialized='table') }} select id * 100 as v from {{ ref('a') }}",
@@ -182,7 +182,7 @@ fn clone_makes_views_of_the_previous_run_in_the_target() {
         ),
     ]);
     assert_eq!(p.run(&["build"]).0, 0);
-    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    keep_as_production_state(&p);
     p.ok(&["clone", "--state", "prod", "--target", "ci"]);
     let views = p.column("db.duckdb", "select table_name from information_schema.tables where table_schema = 'ci' and table_type = 'VIEW' order by 1");
     assert_eq!(views, vec!["a", "b"]);
@@ -207,7 +207,7 @@ fn breaking_a_contract_without_a_new_version_stops_the_run() {
         ("models/schema.yml", &schema("varchar")),
     ]);
     assert_eq!(p.run(&["build"]).0, 0);
-    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    keep_as_production_state(&p);
 
     p.write(
         "models/orders.sql",
@@ -254,7 +254,7 @@ fn a_changed_env_var_marks_its_readers_and_its_value_is_not_written() {
         !p.read("target/manifest.json").contains("secret-eu-1"),
         "env var values are hashed, never written"
     );
-    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    keep_as_production_state(&p);
     let (_, out) = run(
         "secret-eu-1",
         &[
@@ -295,7 +295,7 @@ fn description_changes_count_only_where_docs_are_persisted() {
         ("models/schema.yml", &yml("first words")),
     ]);
     assert_eq!(p.run(&["parse"]).0, 0);
-    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    keep_as_production_state(&p);
     p.write("models/schema.yml", &yml("second words"));
     assert_eq!(names(&p, "state:modified"), vec!["kept"]);
     assert_eq!(
@@ -319,7 +319,7 @@ fn retry_of_a_deferred_run_defers_again() {
         ),
     ]);
     p.ok(&["build"]);
-    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
+    keep_as_production_state(&p);
     p.write(
         "models/b.sql",
         "{{ config(materialized='table') }} select id, missing from {{ ref('a') }}",
@@ -346,4 +346,10 @@ fn retry_of_a_deferred_run_defers_again() {
         vec!["2"],
         "b read production's a"
     );
+}
+
+/// Moves this run's artifacts to prod/, as a CI job keeps production's
+/// manifest for `--state prod`.
+fn keep_as_production_state(p: &Project) {
+    std::fs::rename(p.dir.join("target"), p.dir.join("prod")).unwrap();
 }
