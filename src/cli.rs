@@ -16,6 +16,98 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// dbt's global flags, accepted before or after the command so that
+/// existing scripts and orchestrators keep working. Those marked "no
+/// effect" change nothing in kiln (it has no partial-parse file, no version
+/// check, no file log), as README's "dbt flags" table says.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Where artifacts and compiled SQL go, instead of dbt_project.yml's target-path.
+    #[arg(long, global = true, value_name = "DIR", env = "DBT_TARGET_PATH")]
+    pub target_path: Option<PathBuf>,
+    /// Print only errors (and the data a command was asked for).
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+    /// Debug-level output (no effect beyond --log-level debug).
+    #[arg(short = 'd', long, global = true)]
+    pub debug: bool,
+    /// Minimum level of log lines on the console (no effect: kiln prints info).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Level of the file log (no effect: kiln writes no file log).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level_file: Option<String>,
+    /// Directory of the file log (no effect).
+    #[arg(long, global = true, value_name = "DIR", env = "DBT_LOG_PATH")]
+    pub log_path: Option<PathBuf>,
+    /// Format of the file log (no effect).
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format_file: Option<String>,
+    /// Print output of print() in templates (default).
+    #[arg(long, global = true, overrides_with = "no_print")]
+    pub print: bool,
+    /// Silence print() in templates.
+    #[arg(long, global = true)]
+    pub no_print: bool,
+    /// Colour on a terminal (no effect: kiln follows NO_COLOR and the terminal).
+    #[arg(long, global = true)]
+    pub use_colors: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_use_colors: bool,
+    #[arg(long, global = true, hide = true)]
+    pub use_colors_file: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_use_colors_file: bool,
+    /// Partial parsing (no effect: kiln parses the whole project every time, fast).
+    #[arg(long, global = true)]
+    pub partial_parse: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_partial_parse: bool,
+    #[arg(long, global = true, hide = true)]
+    pub partial_parse_file_diff: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_partial_parse_file_diff: bool,
+    /// Version check against the hub (no effect: kiln never calls home).
+    #[arg(long, global = true, hide = true)]
+    pub version_check: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_version_check: bool,
+    #[arg(long, global = true, hide = true)]
+    pub send_anonymous_usage_stats: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_send_anonymous_usage_stats: bool,
+    #[arg(long, global = true, hide = true)]
+    pub static_parser: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_static_parser: bool,
+    #[arg(long, global = true, hide = true)]
+    pub cache_selected_only: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_cache_selected_only: bool,
+    #[arg(long, global = true, hide = true)]
+    pub introspect: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_introspect: bool,
+    #[arg(long, global = true, hide = true)]
+    pub write_json: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_write_json: bool,
+    #[arg(long, global = true, hide = true)]
+    pub populate_cache: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_populate_cache: bool,
+    #[arg(long, global = true, hide = true, value_name = "N")]
+    pub printer_width: Option<usize>,
+    #[arg(long, global = true, hide = true)]
+    pub record_timing_info: Option<String>,
+    #[arg(long, global = true, hide = true)]
+    pub show_all_deprecations: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_show_all_deprecations: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,15 +304,46 @@ pub struct RunArgs {
     /// Also write a JUnit XML report of the nodes and tests to PATH.
     #[arg(long, value_name = "PATH", env = "KILN_JUNIT_XML")]
     pub junit_xml: Option<PathBuf>,
+
+    /// Keep the failing rows of tests in tables (as `store_failures: true`).
+    #[arg(long, env = "DBT_STORE_FAILURES")]
+    pub store_failures: bool,
+
+    /// Only these resource types (build, test): model, seed, snapshot, test, unit_test, ...
+    #[arg(long, value_enum, value_name = "TYPE", num_args = 1..)]
+    pub resource_type: Vec<ResourceTypeArg>,
+
+    /// Leave out these resource types.
+    #[arg(long, value_enum, value_name = "TYPE", num_args = 1..)]
+    pub exclude_resource_type: Vec<ResourceTypeArg>,
+
+    /// With --defer: the state to defer to, when it differs from --state.
+    #[arg(long, value_name = "DIR", env = "DBT_DEFER_STATE")]
+    pub defer_state: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DocsCommand {
     /// Write target/catalog.json (columns and types from the database) and
     /// the static site target/index.html.
-    Generate(ProjectArgs),
+    Generate(DocsGenerateArgs),
     /// Serve target/ over HTTP (after `kiln docs generate`).
     Serve(DocsServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DocsGenerateArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// One self-contained static_index.html (kiln's index.html always is one).
+    #[arg(long = "static")]
+    pub static_site: bool,
+    /// Skip compiling the nodes (no effect: kiln compiles them fast).
+    #[arg(long)]
+    pub no_compile: bool,
+    /// Write an empty catalog, without asking the database.
+    #[arg(long)]
+    pub empty_catalog: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -310,6 +433,10 @@ pub struct LsArgs {
     #[arg(long, value_enum, value_name = "TYPE", num_args = 1..)]
     pub resource_type: Vec<ResourceTypeArg>,
 
+    /// Leave out nodes of these types.
+    #[arg(long, value_enum, value_name = "TYPE", num_args = 1..)]
+    pub exclude_resource_type: Vec<ResourceTypeArg>,
+
     /// What to print for each node.
     #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Selector)]
     pub output: LsOutput,
@@ -348,4 +475,24 @@ pub enum ResourceTypeArg {
     UnitTest,
     All,
     Default,
+}
+
+impl ResourceTypeArg {
+    /// The resource types named (`all` and `default` name none here).
+    pub fn to_types(args: &[ResourceTypeArg]) -> Vec<crate::manifest::ResourceType> {
+        use crate::manifest::ResourceType as R;
+        args.iter()
+            .filter_map(|a| match a {
+                ResourceTypeArg::Model => Some(R::Model),
+                ResourceTypeArg::Seed => Some(R::Seed),
+                ResourceTypeArg::Snapshot => Some(R::Snapshot),
+                ResourceTypeArg::Test => Some(R::Test),
+                ResourceTypeArg::Source => Some(R::Source),
+                ResourceTypeArg::Exposure => Some(R::Exposure),
+                ResourceTypeArg::Analysis => Some(R::Analysis),
+                ResourceTypeArg::UnitTest => Some(R::UnitTest),
+                _ => None,
+            })
+            .collect()
+    }
 }

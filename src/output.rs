@@ -10,6 +10,19 @@ use crate::cli::LogFormat;
 static JSON: AtomicBool = AtomicBool::new(false);
 static COLOR: AtomicBool = AtomicBool::new(false);
 static WARNINGS: AtomicU8 = AtomicU8::new(0);
+static QUIET: AtomicBool = AtomicBool::new(false);
+static NO_PRINT: AtomicBool = AtomicBool::new(false);
+
+/// `--quiet`: only errors, and what the user asked for on stdout.
+/// `--no-print`: templates' print() says nothing.
+pub fn set_quiet(quiet: bool, no_print: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+    NO_PRINT.store(no_print, Ordering::Relaxed);
+}
+
+pub fn prints_allowed() -> bool {
+    !NO_PRINT.load(Ordering::Relaxed)
+}
 
 /// Sets the output format for this process.
 pub fn init(format: LogFormat) {
@@ -47,6 +60,9 @@ pub fn event(name: &str, level: &str, msg: &str, data: serde_json::Value) {
 }
 
 pub fn info(msg: &str) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
     if is_json() {
         event("log", "info", msg, serde_json::Value::Null);
     } else {

@@ -41,10 +41,10 @@ impl DuckDbAdapter {
     }
 
     /// Opens the target's database and applies its extensions, settings and attachments.
-    pub fn open(target: &Target, project_dir: &Path) -> Result<DuckDbAdapter> {
-        let path = target.duckdb_path(project_dir);
+    pub fn open(target: &Target) -> Result<DuckDbAdapter> {
+        let path = target.duckdb_path();
         let conn = open_connection(path.as_deref())?;
-        let setup = setup_sql(target, project_dir)?;
+        let setup = setup_sql(target)?;
         if !setup.is_empty() {
             conn.execute_batch(&setup).map_err(|e| {
                 Error::new(format!("could not prepare the DuckDB database: {e}"))
@@ -84,7 +84,7 @@ fn open_connection(path: Option<&Path>) -> Result<duckdb::Connection> {
 }
 
 /// SQL that loads extensions, applies settings and attaches databases.
-fn setup_sql(target: &Target, project_dir: &Path) -> Result<String> {
+fn setup_sql(target: &Target) -> Result<String> {
     let mut sql = String::new();
     if let Some(exts) = target.fields.get("extensions").and_then(Json::as_array) {
         for ext in exts {
@@ -123,7 +123,9 @@ fn setup_sql(target: &Target, project_dir: &Path) -> Result<String> {
             {
                 path.to_string()
             } else {
-                project_dir.join(path).to_string_lossy().to_string()
+                crate::project::profiles::local_path(path)
+                    .to_string_lossy()
+                    .to_string()
             };
             let mut stmt = format!("attach if not exists {}", sql_literal(&resolved));
             if let Some(alias) = a.get("alias").and_then(Json::as_str) {
@@ -437,8 +439,8 @@ fn type_name(t: &duckdb::arrow::datatypes::DataType) -> String {
 
 /// Opens the target's database and runs a trivial query; returns a short
 /// description of what was opened.
-pub fn check_connection(target: &Target, project_dir: &Path) -> Result<String> {
-    let adapter = DuckDbAdapter::open(target, project_dir)?;
+pub fn check_connection(target: &Target) -> Result<String> {
+    let adapter = DuckDbAdapter::open(target)?;
     let mut conn = adapter
         .connect()
         .map_err(|e| Error::new(format!("could not connect: {e}")))?;
@@ -450,7 +452,7 @@ pub fn check_connection(target: &Target, project_dir: &Path) -> Result<String> {
         .and_then(|r| r.first())
         .map(|c| c.to_string())
         .unwrap_or_default();
-    let path: Option<PathBuf> = target.duckdb_path(project_dir);
+    let path: Option<PathBuf> = target.duckdb_path();
     Ok(match path {
         Some(p) => format!("DuckDB {version} at {}", p.display()),
         None => format!("DuckDB {version} (in memory)"),

@@ -3,6 +3,7 @@
 
 use crate::cli::CompileArgs;
 use crate::commands::Session;
+use crate::adapter::Db;
 use crate::compile::{compile_all, write_compiled, Compiler};
 use crate::error::Result;
 use crate::manifest::{CompiledNodes, ResourceType};
@@ -19,15 +20,16 @@ pub const COMPILABLE: [ResourceType; 4] = [
 pub fn run(args: &CompileArgs) -> Result<i32> {
     let session = Session::load(&args.project)?;
     let compiler = Compiler::new(session.manifest.clone(), session.jinja.clone());
+    let db = connect_for_compile(&session);
     if let Some(sql) = &args.inline {
-        let compiled = compiler.compile_inline(sql)?;
+        let compiled = compiler.compile_inline(sql, db.as_ref())?;
         output::stdout_line(&compiled);
         return Ok(0);
     }
     let mut timer = output::Timer::start();
     let ids = session.select(&args.selection, &COMPILABLE)?;
     timer.lap("select");
-    let compiled = compile_and_write(&session, &compiler, &ids)?;
+    let compiled = compile_and_write(&session, &compiler, &ids, db.as_ref())?;
     let target = session.project.target_dir();
     // As dbt: with one model (or analysis, snapshot) selected, show its SQL.
     let shown: Vec<&String> = ids
@@ -58,16 +60,30 @@ pub fn run(args: &CompileArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// The target's database, for templates that query it while compiling (as
+/// dbt connects for `compile`). Without one (it cannot be opened), those
+/// templates say that they need it, and everything else still compiles.
+pub fn connect_for_compile(session: &Session) -> Option<Db> {
+    match crate::exec::open_db(session) {
+        Ok(db) => Some(db),
+        Err(e) => {
+            output::debug(&format!("compiling without a database connection: {e}"));
+            None
+        }
+    }
+}
+
 /// Renders `ids`, writes their files under target/compiled/ and the
 /// manifest with their compiled code.
 pub fn compile_and_write(
     session: &Session,
     compiler: &Compiler,
     ids: &[String],
+    db: Option<&Db>,
 ) -> Result<CompiledNodes> {
     let mut timer = output::Timer::start();
     let mut compiled = CompiledNodes::with_capacity_and_hasher(ids.len(), Default::default());
-    for (id, r) in compile_all(compiler, ids) {
+    for (id, r) in compile_all(compiler, ids, db) {
         compiled.insert(id, r?);
     }
     timer.lap("render");

@@ -33,10 +33,7 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         return Ok(1);
     }
     let loaded = Project::load(args);
-    let target = loaded
-        .as_ref()
-        .ok()
-        .map(|p| (p.target.clone(), p.dir.clone()));
+    let target = loaded.as_ref().ok().map(|p| p.target.clone());
     check(
         "profiles.yml",
         loaded.map(|p| {
@@ -50,10 +47,10 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
             )
         }),
     );
-    if let Some((target, dir)) = target {
+    if let Some(target) = target {
         check(
             "connection",
-            crate::adapter::duckdb::check_connection(&target, &dir),
+            crate::adapter::duckdb::check_connection(&target),
         );
     }
     if failed == 0 {

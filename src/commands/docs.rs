@@ -3,7 +3,7 @@
 use std::path::{Component, Path};
 
 use crate::artifacts::{catalog, docs_site};
-use crate::cli::{DocsServeArgs, ProjectArgs};
+use crate::cli::{DocsGenerateArgs, DocsServeArgs};
 use crate::commands::compile::{compile_and_write, COMPILABLE};
 use crate::commands::Session;
 use crate::compile::Compiler;
@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::manifest::json::{write_atomic, write_json_atomic};
 use crate::output;
 
-pub fn generate(args: &ProjectArgs) -> Result<i32> {
+pub fn generate(generate: &DocsGenerateArgs) -> Result<i32> {
+    let args = &generate.project;
     let session = Session::load(args)?;
     let compiler = Compiler::new(session.manifest.clone(), session.jinja.clone());
     let ids: Vec<String> = session
@@ -21,16 +22,22 @@ pub fn generate(args: &ProjectArgs) -> Result<i32> {
         .filter(|n| COMPILABLE.contains(&n.resource_type))
         .map(|n| n.unique_id.clone())
         .collect();
-    let compiled = compile_and_write(&session, &compiler, &ids)?;
+    let db = crate::exec::open_db(&session)?;
+    let compiled = compile_and_write(&session, &compiler, &ids, Some(&db))?;
     let target = session.project.target_dir();
 
-    let db = crate::exec::open_db(&session)?;
     let (doc, types) = catalog::build(&db, &session.manifest, &session.invocation())?;
     write_json_atomic(&target.join("catalog.json"), &doc)?;
     let page = docs_site::render(&session.manifest, &compiled, &types);
     write_atomic(&target.join("index.html"), |w| {
         std::io::Write::write_all(w, page.as_bytes())
     })?;
+    // --static: dbt's one-file site; kiln's page already holds its data.
+    if generate.static_site {
+        write_atomic(&target.join("static_index.html"), |w| {
+            std::io::Write::write_all(w, page.as_bytes())
+        })?;
+    }
     output::info(&format!(
         "Catalog written to {}; open {} or run `kiln docs serve`",
         target.join("catalog.json").display(),

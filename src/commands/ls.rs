@@ -33,7 +33,9 @@ const JSON_KEYS: [&str; 9] = [
 
 pub fn run(args: &LsArgs) -> Result<i32> {
     let session = Session::load(&args.project)?;
-    let types = resource_types(&args.resource_type);
+    let without = ResourceTypeArg::to_types(&args.exclude_resource_type);
+    let mut types = resource_types(&args.resource_type);
+    types.retain(|t| !without.contains(t));
     let mut ids = session.select(&args.selection, &types)?;
     ids.sort();
     // --explain: why each node differs from the --state run.
@@ -76,19 +78,7 @@ fn resource_types(args: &[ResourceTypeArg]) -> Vec<ResourceType> {
         all.push(ResourceType::Analysis);
         return all;
     }
-    args.iter()
-        .filter_map(|a| match a {
-            ResourceTypeArg::Model => Some(ResourceType::Model),
-            ResourceTypeArg::Seed => Some(ResourceType::Seed),
-            ResourceTypeArg::Snapshot => Some(ResourceType::Snapshot),
-            ResourceTypeArg::Test => Some(ResourceType::Test),
-            ResourceTypeArg::Source => Some(ResourceType::Source),
-            ResourceTypeArg::Exposure => Some(ResourceType::Exposure),
-            ResourceTypeArg::Analysis => Some(ResourceType::Analysis),
-            ResourceTypeArg::UnitTest => Some(ResourceType::UnitTest),
-            _ => None,
-        })
-        .collect()
+    ResourceTypeArg::to_types(args)
 }
 
 fn describe(session: &Session, id: &str, args: &LsArgs) -> Option<String> {

@@ -42,7 +42,18 @@ fn start(p: &ProjectArgs) -> Result<()> {
     Ok(())
 }
 
+/// dbt's global flags that change something in kiln.
+fn apply_global(g: &crate::cli::GlobalArgs) {
+    if let Some(dir) = &g.target_path {
+        // Read by the project's paths (dbt reads the same variable); set
+        // before any thread starts.
+        std::env::set_var("DBT_TARGET_PATH", dir);
+    }
+    output::set_quiet(g.quiet, g.no_print);
+}
+
 pub fn run(cli: Cli) -> Result<i32> {
+    apply_global(&cli.global);
     match cli.command {
         Command::Init(args) => init::run(&args),
         Command::Debug(args) => {
@@ -74,7 +85,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             run::run(&args, "test", &[ResourceType::Test, ResourceType::UnitTest])
         }
         Command::Docs(crate::cli::DocsCommand::Generate(args)) => {
-            start(&args)?;
+            start(&args.project)?;
             docs::generate(&args)
         }
         Command::Docs(crate::cli::DocsCommand::Serve(args)) => {
@@ -213,6 +224,7 @@ impl Session {
             })
             .collect();
         let ids = self.dag.ids_in_order(&wanted);
+        let _ = self.jinja.selected.set(crate::jinja::to_value(&ids));
         if ids.is_empty() && (!sel.select.is_empty() || sel.selector.is_some()) {
             output::warn_named(
                 "NoNodesForSelectionCriteria",

@@ -79,6 +79,10 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         favor_state: flag("favor_state"),
         empty: flag("empty"),
         junit_xml: None,
+        store_failures: flag("store_failures"),
+        resource_type: Vec::new(),
+        exclude_resource_type: Vec::new(),
+        defer_state: None,
     };
     let session = super::run::load_session(&run_args, &which)?;
     let positions: crate::graph::NodeSet = wanted

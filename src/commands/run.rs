@@ -9,9 +9,39 @@ use crate::exec::{self, RunOptions};
 use crate::manifest::ResourceType;
 
 pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
+    // --defer-state: the state deferred to, when --state is not given.
+    let with_state;
+    let args = match (&args.defer_state, &args.selection.state) {
+        (Some(dir), None) => {
+            let mut a = args.clone();
+            a.selection.state = Some(dir.clone());
+            with_state = a;
+            &with_state
+        }
+        _ => args,
+    };
     let session = load_session(args, which)?;
-    let ids = session.select(&args.selection, types)?;
+    let _ = session
+        .jinja
+        .invocation_args
+        .set(crate::jinja::to_value(invocation_args(args, which, &session)));
+    let ids = session.select(&args.selection, &narrow(types, args))?;
     run_nodes(&session, args, which, &ids)
+}
+
+/// The command's resource types, narrowed by --resource-type and
+/// --exclude-resource-type.
+fn narrow(types: &[ResourceType], args: &RunArgs) -> Vec<ResourceType> {
+    let only = crate::cli::ResourceTypeArg::to_types(&args.resource_type);
+    let all = args.resource_type.contains(&crate::cli::ResourceTypeArg::All)
+        || args.resource_type.contains(&crate::cli::ResourceTypeArg::Default);
+    let without = crate::cli::ResourceTypeArg::to_types(&args.exclude_resource_type);
+    types
+        .iter()
+        .copied()
+        .filter(|t| all || only.is_empty() || only.contains(t))
+        .filter(|t| !without.contains(t))
+        .collect()
 }
 
 /// The project, parsed with the `flags` templates see in `kiln <which>`.
@@ -19,6 +49,7 @@ pub fn load_session(args: &RunArgs, which: &str) -> Result<Session> {
     let flags = json!({
         "FULL_REFRESH": args.full_refresh,
         "FAIL_FAST": args.fail_fast,
+        "STORE_FAILURES": args.store_failures,
         "WHICH": which,
         "EMPTY": args.empty,
     });
@@ -79,6 +110,7 @@ pub fn invocation_args(args: &RunArgs, which: &str, session: &Session) -> serde_
         "empty": args.empty,
         "defer": args.defer,
         "favor_state": args.favor_state,
+        "store_failures": args.store_failures,
         "threads": session.project.target.threads,
         "target": args.project.target,
         "vars": session.project.cli_vars,

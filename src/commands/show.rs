@@ -19,7 +19,7 @@ pub fn run(args: &ShowArgs) -> Result<i32> {
     let db = crate::exec::open_db(&session)?;
     let mut previews: Vec<(String, String)> = Vec::new();
     if let Some(sql) = &args.inline {
-        previews.push(("inline".into(), compiler.compile_inline(sql)?));
+        previews.push(("inline".into(), compiler.compile_inline(sql, Some(&db))?));
     } else {
         if args.selection.select.is_empty() && args.selection.selector.is_none() {
             return Err(Error::new(

@@ -216,6 +216,13 @@ impl Compiler {
 
     /// Compiles a node: render, then inline its ephemeral ancestors.
     pub fn compile_node(&self, node: &Node, db: Option<&Db>) -> Result<Compiled> {
+        // Python is not a template: its compiled code is its source.
+        if node.language == "python" {
+            return Ok(Compiled {
+                sql: node.raw_code.clone(),
+                extra_ctes: Vec::new(),
+            });
+        }
         let rendered = self.render(node, db)?;
         let ctes = self.ctes_for(&node.depends_on_nodes, db)?;
         let named: Vec<(String, String)> = ctes
@@ -271,9 +278,11 @@ impl Compiler {
     }
 
     /// Compiles standalone SQL (`compile --inline`), in the root package.
-    pub fn compile_inline(&self, sql: &str) -> Result<String> {
+    pub fn compile_inline(&self, sql: &str, db: Option<&Db>) -> Result<String> {
         let scope = Arc::new(
-            Scope::new(self.jinja.clone(), true).with_resolver(Some(self.resolver.clone())),
+            Scope::new(self.jinja.clone(), true)
+                .with_resolver(Some(self.resolver.clone()))
+                .with_db(db.cloned()),
         );
         let rendered =
             crate::jinja::render_in_scope(&scope, &self.manifest.root_package, "inline query", sql)
@@ -327,11 +336,17 @@ pub fn compiled_path(node: &Node) -> PathBuf {
 }
 
 /// Compiles `ids` in parallel, returning each node's result.
-pub fn compile_all(compiler: &Compiler, ids: &[String]) -> Vec<(String, Result<Compiled>)> {
+/// `db`: as dbt, compiling may query the database (run_query, star, ...),
+/// reading only; nothing is built.
+pub fn compile_all(
+    compiler: &Compiler,
+    ids: &[String],
+    db: Option<&Db>,
+) -> Vec<(String, Result<Compiled>)> {
     ids.par_iter()
         .map(|id| {
             let r = match compiler.manifest.nodes.get(id) {
-                Some(n) => compiler.compile_node(n, None),
+                Some(n) => compiler.compile_node(n, db),
                 None => Err(Error::new(format!("{id} is not a node"))),
             };
             (id.clone(), r)

@@ -58,10 +58,7 @@ impl RunOutcome {
 
 /// Opens the target's database.
 pub fn open_adapter(session: &Session) -> Result<Arc<dyn Adapter>> {
-    Ok(Arc::new(DuckDbAdapter::open(
-        &session.project.target,
-        &session.project.dir,
-    )?))
+    Ok(Arc::new(DuckDbAdapter::open(&session.project.target)?))
 }
 
 /// One connection to the profile's database, for commands that run a
@@ -140,7 +137,10 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
             let (scheduler, rc, runnable, finished, reporter) =
                 (&scheduler, &rc, &runnable, &finished, &reporter);
             let (adapter, cache, worker_error) = (&adapter, &cache, &worker_error);
-            s.spawn(move || {
+            // Named as dbt names its threads: templates read it as `thread_id`.
+            let spawned = std::thread::Builder::new()
+                .name(format!("Thread-{}", w + 1))
+                .spawn_scoped(s, move || {
                 let db = match db_for(adapter, cache) {
                     Ok(db) => db,
                     Err(e) => {
@@ -177,6 +177,11 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
                 }
                 cancel::unregister(interrupt_id);
             });
+            if let Err(e) = spawned {
+                *worker_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Error::new(format!("could not start a worker thread: {e}")));
+                scheduler.stop();
+            }
         }
     });
     if let Some(e) = worker_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
@@ -340,9 +345,12 @@ fn promote_test_warning(result: &mut NodeResult) {
 }
 
 /// A test that keeps its failing rows needs its audit schema.
-fn stores_failures(n: &Node) -> bool {
+fn stores_failures(n: &Node, flag: bool) -> bool {
     n.resource_type == ResourceType::Test
-        && n.config.get("store_failures").and_then(Json::as_bool) == Some(true)
+        && n.config
+            .get("store_failures")
+            .and_then(Json::as_bool)
+            .unwrap_or(flag)
 }
 
 /// Creates every schema the run writes to, once, before any node runs (so
@@ -350,7 +358,7 @@ fn stores_failures(n: &Node) -> bool {
 fn create_schemas(compiler: &Compiler, db: &Db, nodes: &[&Node]) -> Result<()> {
     let schemas: BTreeSet<(String, String)> = nodes
         .iter()
-        .filter(|n| n.is_relational() || stores_failures(n))
+        .filter(|n| n.is_relational() || stores_failures(n, compiler.jinja.flags.get_attr("STORE_FAILURES").is_ok_and(|v| v.is_true())))
         .map(|n| (n.database.clone(), n.schema.clone()))
         .collect();
     if schemas.is_empty() {

@@ -105,6 +105,11 @@ pub fn run_node(
         relation_name: node.relation_name(),
     };
 
+    if node.language == "python" {
+        result.status = Status::Error;
+        result.message = crate::manifest::python_model::NOT_RUN.to_string();
+        return (result, None);
+    }
     let compile_start = Utc::now();
     let compiled = if node.resource_type == ResourceType::Seed {
         Ok(Compiled {

@@ -7,13 +7,12 @@
 //! (`create_schema`, `drop_relation`, ...); Rust keeps the relation cache
 //! in step with them.
 
-use std::sync::Arc;
-
-use minijinja::value::{Kwargs, Object, Value};
+use minijinja::value::{Kwargs, Value};
 use minijinja::{Error, ErrorKind, State};
 
 use crate::adapter::{Column, Db, RelationInfo, RelationKind, Response};
 use crate::jinja::agate::AgateTable;
+use crate::jinja::column::ColumnObj;
 use crate::jinja::context::Ctx;
 use crate::jinja::methods::List;
 use crate::jinja::relation::{quote_identifier, Relation};
@@ -162,6 +161,22 @@ pub fn adapter_method(
             let (d, s, i, _) = parts(&r);
             let described = db.conn().describe_relation(&d, &s, &i).map_err(db_error)?;
             Ok(columns_value(described.map(|(_, c)| c).unwrap_or_default()))
+        }
+        "get_column_schema_from_query" => {
+            let sql = text(&arg(pos, &kwargs, 0, "sql")?).unwrap_or_default();
+            let Some(db) = db else {
+                return Err(no_database(method));
+            };
+            let t = db
+                .conn()
+                .query(&format!("describe ({sql})"))
+                .map_err(db_error)?;
+            Ok(List::new_value(
+                t.rows
+                    .iter()
+                    .map(|r| ColumnObj::new(&r[0].to_string(), &r[1].to_string()).into_value())
+                    .collect(),
+            ))
         }
         "get_missing_columns" => {
             let from = arg(pos, &kwargs, 0, "from_relation")?.unwrap_or_default();
@@ -383,51 +398,9 @@ pub fn change(
 fn columns_value(cols: Vec<Column>) -> Value {
     List::new_value(
         cols.into_iter()
-            .map(|c| Value::from_object(ColumnObj(c)))
+            .map(|c| ColumnObj::new(&c.name, &c.data_type).into_value())
             .collect(),
     )
-}
-
-#[derive(Debug)]
-pub struct ColumnObj(pub Column);
-
-impl Object for ColumnObj {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let c = &self.0;
-        Some(match key.as_str()? {
-            "name" | "column" => Value::from(c.name.clone()),
-            "quoted" => Value::from(quote_identifier(&c.name)),
-            "data_type" | "dtype" => Value::from(c.data_type.clone()),
-            _ => return None,
-        })
-    }
-
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
-        method: &str,
-        _args: &[Value],
-    ) -> Result<Value, Error> {
-        let t = self.0.data_type.to_uppercase();
-        let is = |prefixes: &[&str]| prefixes.iter().any(|p| t.starts_with(p));
-        Ok(Value::from(match method {
-            "is_string" => is(&["VARCHAR", "TEXT", "STRING", "CHAR"]),
-            "is_integer" => is(&[
-                "INT", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
-            ]),
-            "is_float" => is(&["DOUBLE", "FLOAT", "REAL"]),
-            "is_numeric" => is(&["DECIMAL", "NUMERIC"]),
-            "is_number" => is(&[
-                "INT", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "DOUBLE", "FLOAT", "REAL",
-                "DECIMAL", "NUMERIC",
-            ]),
-            _ => return Err(Error::from(ErrorKind::UnknownMethod)),
-        }))
-    }
-
-    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "<Column {} ({})>", self.0.name, self.0.data_type)
-    }
 }
 
 /// adapter.dispatch: the first of `<adapter>__name`, `default__name` found in
@@ -439,7 +412,9 @@ pub fn dispatch(ctx: &Ctx, name: &str, namespace: Option<&str>) -> Result<Value,
         None => vec![None],
         Some(ns) => match jinja.dispatch.get(ns) {
             Some(order) => order.iter().cloned().map(Some).collect(),
-            None if ns != jinja.root_package && macros.has_package(ns) && ns != "dbt" => {
+            // As dbt: an installed package (dbt's own included) is searched
+            // after the root project, so a project can override any macro.
+            None if ns != jinja.root_package && macros.has_package(ns) => {
                 vec![Some(jinja.root_package.clone()), Some(ns.to_string())]
             }
             None => vec![Some(ns.to_string())],

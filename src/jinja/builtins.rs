@@ -75,6 +75,18 @@ pub fn zip(args: Rest<Value>) -> Result<Value, Error> {
     ))
 }
 
+/// dbt's `zip_strict`: like zip, but iterables of different lengths are an error.
+pub fn zip_strict(args: Rest<Value>) -> Result<Value, Error> {
+    let lens: Vec<Option<usize>> = args.iter().map(|a| a.len()).collect();
+    if lens.windows(2).any(|w| w[0] != w[1]) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "zip_strict() was given iterables of different lengths",
+        ));
+    }
+    zip(args)
+}
+
 /// dbt's `set(x)`: the distinct items of an iterable (as a list, order kept).
 pub fn set_function(v: Option<Value>) -> Result<Value, Error> {
     let mut out: Vec<Value> = Vec::new();

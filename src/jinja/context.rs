@@ -367,12 +367,28 @@ fn builtin(ctx: &Arc<Ctx>, key: &str) -> Option<Value> {
         "api" => Value::from_object(Api),
         "project_name" => Value::from(ctx.jinja().root_package.clone()),
         "invocation_id" => Value::from(ctx.jinja().invocation_id.clone()),
-        "run_started_at" => modules::datetime_value(ctx.jinja().run_started_at.naive_utc()),
+        "run_started_at" => {
+            crate::jinja::datetime::DateTime::utc_aware(ctx.jinja().run_started_at.naive_utc())
+                .into_value()
+        }
         "flags" => ctx.jinja().flags.clone(),
         "dbt_version" => Value::from(crate::project::DBT_VERSION),
         "database" => ctx.jinja().target.get_attr("database").unwrap_or_default(),
         "schema" => ctx.jinja().target.get_attr("schema").unwrap_or_default(),
-        "selected_resources" => Value::from(Vec::<Value>::new()),
+        "selected_resources" => ctx
+            .jinja()
+            .selected
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Value::from(Vec::<Value>::new())),
+        "invocation_args_dict" => ctx
+            .jinja()
+            .invocation_args
+            .get()
+            .cloned()
+            .unwrap_or_else(|| crate::jinja::to_value(serde_json::json!({}))),
+        "thread_id" => Value::from(thread_name()),
+        "dbt_metadata_envs" => crate::jinja::to_value(metadata_envs()),
         "context" => Value::from_dyn_object(ctx.clone()),
         _ => return None,
     })
@@ -412,6 +428,7 @@ impl Object for Api {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
             "Relation" => Some(Value::from_object(RelationApi)),
+            "Column" => Some(Value::from_object(crate::jinja::column::ColumnApi)),
             _ => None,
         }
     }
@@ -435,6 +452,10 @@ impl Object for RelationApi {
                     .unwrap_or_else(|| Kwargs::from_iter(std::iter::empty::<(String, Value)>()));
                 crate::jinja::relation::create(kwargs)
             }
+            "add_ephemeral_prefix" => Ok(Value::from(format!(
+                "__dbt__cte__{}",
+                args.first().map(|v| v.to_string()).unwrap_or_default()
+            ))),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }
@@ -570,7 +591,17 @@ impl Object for FuncValue {
                 }
                 let vars = ctx.vars();
                 if let Some(v) = vars.get(&name) {
-                    scope.record().vars.insert(name, v.clone());
+                    scope.record().vars.insert(name.clone(), v.clone());
+                    // As dbt: a string var holding Jinja is rendered where it is read.
+                    if let Some(text) = v.as_str().filter(|t| t.contains("{{") || t.contains("{%")) {
+                        return crate::jinja::render_in_scope(
+                            scope,
+                            &ctx.package,
+                            &format!("var('{name}')"),
+                            text,
+                        )
+                        .map(Value::from);
+                    }
                     return Ok(crate::jinja::to_value(v));
                 }
                 if let Some(default) = pos.get(1).cloned().or(kwarg(&kwargs, "default")?) {
@@ -620,7 +651,7 @@ impl Object for FuncValue {
                 Ok(Value::from(""))
             }
             Func::Print => {
-                if scope.execute || scope.node.is_none() {
+                if (scope.execute || scope.node.is_none()) && crate::output::prints_allowed() {
                     let msg = pos.first().map(|v| v.to_string()).unwrap_or_default();
                     crate::output::stdout_line(&msg);
                 }
@@ -706,8 +737,43 @@ impl Object for FuncValue {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match (self.kind, key.as_str()?) {
             (Func::Adapter, "Relation") => Some(Value::from_object(RelationApi)),
+            (Func::Adapter, "Column") => Some(Value::from_object(crate::jinja::column::ColumnApi)),
+            (Func::Adapter, "behavior") => Some(Value::from_object(Behavior(self.ctx.jinja().flags.clone()))),
             _ => None,
         }
+    }
+}
+
+/// `adapter.behavior.<flag>`: dbt's behaviour flags, off unless the
+/// project's `flags:` turns them on.
+#[derive(Debug)]
+struct Behavior(Value);
+
+impl Object for Behavior {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        let on = [name.to_string(), name.to_uppercase()]
+            .iter()
+            .filter_map(|k| self.0.get_attr(k).ok())
+            .find(|v| !v.is_undefined() && !v.is_none())
+            .is_some_and(|v| v.is_true());
+        Some(Value::from_object(BehaviorFlag(on)))
+    }
+}
+
+#[derive(Debug)]
+struct BehaviorFlag(bool);
+
+impl Object for BehaviorFlag {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "no_warn" | "setting" => Some(Value::from(self.0)),
+            _ => None,
+        }
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        self.0
     }
 }
 
@@ -816,6 +882,20 @@ impl Object for ConfigObj {
                     .map(crate::jinja::to_value)
                     .unwrap_or_else(|| pos.get(1).cloned().unwrap_or(Value::from(()))))
             }
+            "meta_require" => {
+                let k = key()?;
+                match current("meta").and_then(|m| m.get(&k).cloned()) {
+                    Some(v) => Ok(crate::jinja::to_value(v)),
+                    None if !scope.execute => Ok(Value::from("")),
+                    None => Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!(
+                            "meta key '{k}' is required for {} but is not set in its config's meta",
+                            scope.node_name()
+                        ),
+                    )),
+                }
+            }
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }
@@ -827,4 +907,25 @@ impl Object for ConfigObj {
             .get(key.as_str()?)
             .map(crate::jinja::to_value)
     }
+}
+
+/// dbt's `thread_id`: the worker's name (`Thread-1`, ...), or `MainThread`.
+fn thread_name() -> String {
+    match rayon::current_thread_index() {
+        Some(i) => format!("Thread-{}", i + 1),
+        None => match std::thread::current().name() {
+            Some(n) if n.starts_with("Thread-") => n.to_string(),
+            _ => "MainThread".to_string(),
+        },
+    }
+}
+
+/// `DBT_ENV_CUSTOM_ENV_<NAME>` variables, keyed by NAME, as dbt reports them.
+fn metadata_envs() -> serde_json::Map<String, Json> {
+    std::env::vars()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("DBT_ENV_CUSTOM_ENV_")
+                .map(|name| (name.to_string(), Json::from(v)))
+        })
+        .collect()
 }

@@ -18,10 +18,81 @@ pub const DICT_FN: &str = "__kiln_dict";
 /// Source rewritten for minijinja. When the source does not tokenize, it is
 /// returned unchanged so that minijinja reports the syntax error itself.
 pub fn rewrite(source: &str) -> String {
-    if !needs_rewrite(source) {
-        return source.to_string();
+    let rewritten = if needs_rewrite(source) {
+        rewrite_tokens(source)
+    } else {
+        source.to_string()
+    };
+    if may_do_date_arithmetic(&rewritten) {
+        rewrite_arithmetic(&rewritten)
+    } else {
+        rewritten
     }
-    rewrite_tokens(source)
+}
+
+/// The function `a + b` and `a - b` become in templates that work with
+/// dates (registered on the environment).
+pub const ARITH_FN: &str = "__kiln_arith";
+
+/// Python adds and subtracts datetimes and timedeltas; minijinja has no
+/// operators for such objects. Templates that mention dates are few, so
+/// only they pay for the rewrite.
+fn may_do_date_arithmetic(source: &str) -> bool {
+    ["datetime", "timedelta", "run_started_at", ".days", "pytz", "strptime"]
+        .iter()
+        .any(|w| source.contains(w))
+}
+
+/// Every `a + b` / `a - b` becomes `__kiln_arith('+', a, b)`, which does
+/// Python's date arithmetic or Jinja's own. Spans from minijinja's parser
+/// say where each operand is; a source that does not parse is left for
+/// minijinja to report.
+fn rewrite_arithmetic(source: &str) -> String {
+    use minijinja::machinery::ast;
+    struct Finder<'s> {
+        source: &'s str,
+        edits: Vec<(usize, usize, String)>,
+    }
+    impl crate::jinja::ast_walk::Visitor for Finder<'_> {
+        fn expr(&mut self, e: &ast::Expr<'_>) -> bool {
+            let ast::Expr::BinOp(b) = e else { return true };
+            let op = match b.op {
+                ast::BinOpKind::Add => '+',
+                ast::BinOpKind::Sub => '-',
+                _ => return true,
+            };
+            let whole = e.span();
+            let (between_start, between_end) = (
+                b.left.span().end_offset as usize,
+                b.right.span().start_offset as usize,
+            );
+            // Between the operands: their parentheses, spaces and the operator.
+            let Some(at) = self
+                .source
+                .get(between_start..between_end)
+                .and_then(|t| t.find(op))
+                .map(|i| between_start + i)
+            else {
+                return true;
+            };
+            let start = whole.start_offset as usize;
+            self.edits.push((start, start, format!("{ARITH_FN}('{op}', ")));
+            self.edits.push((at, at + 1, ",".into()));
+            let end = whole.end_offset as usize;
+            self.edits.push((end, end, ")".into()));
+            true
+        }
+    }
+    let Ok(tree) = minijinja::machinery::parse(source, "<arithmetic>", SyntaxConfig::default())
+    else {
+        return source.to_string();
+    };
+    let mut finder = Finder {
+        source,
+        edits: Vec::new(),
+    };
+    crate::jinja::ast_walk::walk_stmt(&tree, &mut finder);
+    apply_edits(source, finder.edits)
 }
 
 fn rewrite_tokens(source: &str) -> String {
@@ -103,6 +174,12 @@ fn rewrite_tokens(source: &str) -> String {
         after_block_start = matches!(token, Token::BlockStart);
         prev = Some(token);
     }
+    apply_edits(source, edits)
+}
+
+/// `source` with each (start, end, text) edit applied: the bytes from start
+/// to end replaced by text. Edits at one place apply in the order given.
+fn apply_edits(source: &str, mut edits: Vec<(usize, usize, String)>) -> String {
     if edits.is_empty() {
         return source.to_string();
     }

@@ -18,7 +18,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 use crate::error::{line_col, Error as KilnError, Location};
 use crate::jinja::context::Ctx;
-use crate::jinja::dialect;
+use crate::jinja::{ast_walk, dialect};
 
 /// Packages whose macros are dbt's own (the global `dbt` namespace).
 pub const INTERNAL_PACKAGES: [&str; 2] = ["dbt", "dbt_duckdb"];
@@ -138,7 +138,7 @@ impl MacroRegistry {
                     ))
                 })?;
             let mut uses = Uses::default();
-            collect_uses_stmts(&m.body, &mut uses);
+            ast_walk::walk_stmts(&m.body, &mut uses);
             uses.vars.sort();
             uses.vars.dedup();
             let arguments = m
@@ -272,122 +272,26 @@ struct Uses {
     vars: Vec<String>,
 }
 
-fn collect_uses_stmts(stmts: &[ast::Stmt], out: &mut Uses) {
-    for s in stmts {
-        collect_uses_stmt(s, out);
+impl ast_walk::Visitor for Uses {
+    fn expr(&mut self, e: &ast::Expr<'_>) -> bool {
+        if let ast::Expr::Var(v) = e {
+            self.vars.push(v.id.to_string());
+        }
+        true
     }
-}
 
-fn collect_uses_stmt(stmt: &ast::Stmt, out: &mut Uses) {
-    use ast::Stmt::*;
-    match stmt {
-        Template(t) => collect_uses_stmts(&t.children, out),
-        EmitExpr(e) => collect_uses_expr(&e.expr, out),
-        ForLoop(f) => {
-            collect_uses_expr(&f.iter, out);
-            if let Some(c) = &f.filter_expr {
-                collect_uses_expr(c, out);
-            }
-            collect_uses_stmts(&f.body, out);
-            collect_uses_stmts(&f.else_body, out);
+    /// Records the callee (`foo` or `pkg.foo`) and walks the arguments.
+    fn call(&mut self, c: &ast::Call<'_>) -> bool {
+        match &c.expr {
+            ast::Expr::Var(v) => self.calls.push(v.id.to_string()),
+            ast::Expr::GetAttr(g) => match &g.expr {
+                ast::Expr::Var(v) => self.calls.push(format!("{}.{}", v.id, g.name)),
+                other => ast_walk::walk_expr(other, self),
+            },
+            other => ast_walk::walk_expr(other, self),
         }
-        IfCond(i) => {
-            collect_uses_expr(&i.expr, out);
-            collect_uses_stmts(&i.true_body, out);
-            collect_uses_stmts(&i.false_body, out);
-        }
-        WithBlock(w) => {
-            for (_, e) in &w.assignments {
-                collect_uses_expr(e, out);
-            }
-            collect_uses_stmts(&w.body, out);
-        }
-        Set(s) => collect_uses_expr(&s.expr, out),
-        SetBlock(s) => collect_uses_stmts(&s.body, out),
-        AutoEscape(a) => collect_uses_stmts(&a.body, out),
-        FilterBlock(f) => collect_uses_stmts(&f.body, out),
-        Block(b) => collect_uses_stmts(&b.body, out),
-        Macro(m) => collect_uses_stmts(&m.body, out),
-        CallBlock(c) => {
-            collect_call(&c.call, out);
-            collect_uses_stmts(&c.macro_decl.body, out);
-        }
-        Do(d) => collect_call(&d.call, out),
-        _ => {}
-    }
-}
-
-/// Records the callee of a call (`foo` or `pkg.foo`) and walks its arguments.
-fn collect_call(c: &ast::Call, out: &mut Uses) {
-    match &c.expr {
-        ast::Expr::Var(v) => out.calls.push(v.id.to_string()),
-        ast::Expr::GetAttr(g) => match &g.expr {
-            ast::Expr::Var(v) => out.calls.push(format!("{}.{}", v.id, g.name)),
-            other => collect_uses_expr(other, out),
-        },
-        other => collect_uses_expr(other, out),
-    }
-    for a in &c.args {
-        collect_uses_arg(a, out);
-    }
-}
-
-fn collect_uses_arg(a: &ast::CallArg, out: &mut Uses) {
-    match a {
-        ast::CallArg::Pos(e) | ast::CallArg::PosSplat(e) | ast::CallArg::KwargSplat(e) => {
-            collect_uses_expr(e, out)
-        }
-        ast::CallArg::Kwarg(_, e) => collect_uses_expr(e, out),
-    }
-}
-
-fn collect_uses_expr(e: &ast::Expr, out: &mut Uses) {
-    use ast::Expr::*;
-    match e {
-        Call(c) => collect_call(c, out),
-        Slice(s) => {
-            collect_uses_expr(&s.expr, out);
-        }
-        UnaryOp(u) => collect_uses_expr(&u.expr, out),
-        BinOp(b) => {
-            collect_uses_expr(&b.left, out);
-            collect_uses_expr(&b.right, out);
-        }
-        Compare(c) => {
-            collect_uses_expr(&c.expr, out);
-            for op in &c.ops {
-                collect_uses_expr(&op.expr, out);
-            }
-        }
-        IfExpr(i) => {
-            collect_uses_expr(&i.test_expr, out);
-            collect_uses_expr(&i.true_expr, out);
-            if let Some(f) = &i.false_expr {
-                collect_uses_expr(f, out);
-            }
-        }
-        Filter(f) => {
-            if let Some(x) = &f.expr {
-                collect_uses_expr(x, out);
-            }
-            for a in &f.args {
-                collect_uses_arg(a, out);
-            }
-        }
-        Test(t) => collect_uses_expr(&t.expr, out),
-        GetAttr(g) => collect_uses_expr(&g.expr, out),
-        GetItem(g) => {
-            collect_uses_expr(&g.expr, out);
-            collect_uses_expr(&g.subscript_expr, out);
-        }
-        List(l) => l.items.iter().for_each(|x| collect_uses_expr(x, out)),
-        Tuple(t) => t.items.iter().for_each(|x| collect_uses_expr(x, out)),
-        Map(m) => {
-            m.keys.iter().for_each(|x| collect_uses_expr(x, out));
-            m.values.iter().for_each(|x| collect_uses_expr(x, out));
-        }
-        Var(v) => out.vars.push(v.id.to_string()),
-        Const(_) => {}
+        ast_walk::walk_args(&c.args, self);
+        false
     }
 }
 

@@ -7,9 +7,12 @@
 //! template asked for (refs, sources, config, macros, vars).
 
 pub mod adapter_obj;
+pub mod ast_walk;
 pub mod agate;
 pub mod builtins;
+pub mod column;
 pub mod context;
+pub mod datetime;
 pub mod dialect;
 pub mod errors;
 pub mod macros;
@@ -51,6 +54,10 @@ pub struct Jinja {
     pub flags: Value,
     /// Results of naming macros that do not depend on the node (see naming.rs).
     pub naming_memo: std::sync::Mutex<HashMap<(usize, Option<String>), String>>,
+    /// `selected_resources`: the unique ids this invocation selected (set once selected).
+    pub selected: std::sync::OnceLock<Value>,
+    /// `invocation_args_dict`: the command line as dbt describes it.
+    pub invocation_args: std::sync::OnceLock<Value>,
 }
 
 /// What a Jinja runtime is built from.
@@ -107,6 +114,8 @@ impl Jinja {
             run_started_at: chrono::Utc::now(),
             flags: crate::jinja::to_value(&config.flags),
             naming_memo: Default::default(),
+            selected: Default::default(),
+            invocation_args: Default::default(),
         })
     }
 
@@ -163,6 +172,8 @@ fn configure(env: &mut Environment<'static>) {
     env.add_function("dict", methods::dict_function);
     env.add_function("list", builtins::list_function);
     env.add_function("zip", builtins::zip);
+    env.add_function(dialect::ARITH_FN, datetime::arith);
+    env.add_function("zip_strict", builtins::zip_strict);
     env.add_function("set", builtins::set_function);
     env.add_function("set_strict", builtins::set_function);
     env.add_function("local_md5", builtins::local_md5);

@@ -190,6 +190,8 @@ impl Object for Relation {
             "path" => crate::jinja::to_value(serde_json::json!({
                 "database": self.database, "schema": self.schema, "identifier": self.identifier
             })),
+            // Packages tell relations from strings by this (dbt_utils' _is_relation).
+            "metadata" => crate::jinja::to_value(serde_json::json!({"type": "DuckDBRelation"})),
             "quote_policy" => crate::jinja::to_value(self.quote_policy),
             "include_policy" => crate::jinja::to_value(self.include_policy),
             "Table" => Value::from("table"),

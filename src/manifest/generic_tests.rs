@@ -42,6 +42,8 @@ pub struct Target {
     /// The node's name, or the source table's name.
     name: String,
     source: Option<String>,
+    /// The model version the tests are for (`versions:`).
+    version: Option<String>,
     attached: Option<String>,
     file: Arc<YamlFile>,
 }
@@ -58,9 +60,17 @@ impl Target {
             yaml_key,
             name: name.to_string(),
             source: None,
+            version: None,
             attached,
             file: file.clone(),
         }
+    }
+
+    /// Tests of one version of a model: named `<model>_v<v>_...`, reading
+    /// `ref('<model>', version='<v>')`, as dbt names them.
+    pub fn with_version(mut self, v: &str) -> Target {
+        self.version = Some(v.to_string());
+        self
     }
 
     pub fn source(source: &str, table: &str, file: &Arc<YamlFile>) -> Target {
@@ -68,6 +78,7 @@ impl Target {
             yaml_key: "sources",
             name: table.to_string(),
             source: Some(source.to_string()),
+            version: None,
             attached: None,
             file: file.clone(),
         }
@@ -75,16 +86,18 @@ impl Target {
 
     /// The name used in test names: the model, or `source_table`.
     fn name_in_tests(&self) -> String {
-        match &self.source {
-            Some(s) => format!("{s}_{}", self.name),
-            None => self.name.clone(),
+        match (&self.source, &self.version) {
+            (Some(s), _) => format!("{s}_{}", self.name),
+            (None, Some(v)) => format!("{}_v{v}", self.name),
+            (None, None) => self.name.clone(),
         }
     }
 
     fn model_arg(&self) -> String {
-        let target = match &self.source {
-            Some(s) => format!("source('{s}', '{}')", self.name),
-            None => format!("ref('{}')", self.name),
+        let target = match (&self.source, &self.version) {
+            (Some(s), _) => format!("source('{s}', '{}')", self.name),
+            (None, Some(v)) => format!("ref('{}', version='{v}')", self.name),
+            (None, None) => format!("ref('{}')", self.name),
         };
         format!("{{{{ get_where_subquery({target}) }}}}")
     }
@@ -424,7 +437,7 @@ fn build(
 
 /// Config values may use env_var/var/target (rendered now, as dbt does).
 fn render_config_values(project: &Project, cfg: &Config, target: &Target) -> Result<Config> {
-    let renderer = &project.renderer;
+    let renderer = &project.properties_renderer;
     let mut out = Config::new();
     for (k, v) in cfg {
         let rendered = renderer.render_value(v, &target.file.display_path, &target.file.text)?;

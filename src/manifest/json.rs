@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
@@ -282,7 +283,7 @@ impl<'a> NodeOut<'a> {
             raw_code: &node.raw_code,
             doc_blocks: [],
             root_path: seed.then_some(Json::Null),
-            language: (!seed).then_some("sql"),
+            language: (!seed).then_some(node.language),
             refs: (!seed).then(|| refs_out(&node.refs)),
             sources: (!seed).then_some(node.sources.as_slice()),
             metrics: (!seed).then_some([]),
@@ -318,7 +319,12 @@ impl<'a> NodeOut<'a> {
             constraints: model.then_some(node.constraints.as_slice()),
             version: model.then_some(&node.version),
             latest_version: model.then_some(&node.latest_version),
-            deprecation_date: model.then_some(Json::Null),
+            deprecation_date: model.then(|| {
+                node.deprecation_date
+                    .as_ref()
+                    .map(|d| Json::from(d.clone()))
+                    .unwrap_or(Json::Null)
+            }),
             primary_key: model.then_some(primary_key),
             time_spine: model.then_some(Json::Null),
             column_name: node.test.as_ref().map(|t| &t.column_name),
@@ -660,15 +666,15 @@ fn manifest_rest<'a>(
             "exposures",
             RestValue::Json(Json::Object(exposures_json(manifest))),
         ),
-        ("metrics", empty()),
-        ("groups", empty()),
+        ("metrics", RestValue::Json(as_map(&manifest.metrics))),
+        ("groups", RestValue::Json(as_map(&manifest.groups))),
         ("selectors", RestValue::Json(selectors)),
         ("disabled", RestValue::Json(Json::Object(disabled))),
         ("parent_map", RestValue::Map(parent_map)),
         ("child_map", RestValue::Map(child_map)),
-        ("group_map", empty()),
-        ("saved_queries", empty()),
-        ("semantic_models", empty()),
+        ("group_map", RestValue::Json(group_map(manifest))),
+        ("saved_queries", RestValue::Json(as_map(&manifest.saved_queries))),
+        ("semantic_models", RestValue::Json(as_map(&manifest.semantic_models))),
         (
             "unit_tests",
             RestValue::Json(Json::Object(unit_tests_json(manifest))),
@@ -824,7 +830,30 @@ pub fn graph_json(manifest: &Manifest) -> Json {
         .iter()
         .map(|(k, s)| (k.clone(), source_json(s)))
         .collect();
-    json!({"nodes": nodes, "sources": sources, "exposures": {}, "metrics": {}, "groups": {}, "semantic_models": {}, "saved_queries": {}})
+    json!({
+        "nodes": nodes,
+        "sources": sources,
+        "exposures": Json::Object(exposures_json(manifest)),
+        "metrics": as_map(&manifest.metrics),
+        "groups": as_map(&manifest.groups),
+        "semantic_models": as_map(&manifest.semantic_models),
+        "saved_queries": as_map(&manifest.saved_queries),
+    })
+}
+
+fn as_map(entries: &IndexMap<String, Json>) -> Json {
+    Json::Object(entries.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// `group_map`: each group's name and the nodes in it.
+fn group_map(manifest: &Manifest) -> Json {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for n in manifest.nodes.values() {
+        if let Some(g) = &n.group {
+            map.entry(g.clone()).or_default().push(n.unique_id.clone());
+        }
+    }
+    json!(map)
 }
 
 /// Writes JSON to `path` atomically (temporary file, then rename), so a

@@ -5,8 +5,12 @@ pub mod generic_tests;
 pub mod json;
 pub mod naming;
 pub mod parse;
+pub mod python_model;
 pub mod resolve;
+pub mod semantic;
+pub mod source_overrides;
 pub mod unit_tests;
+pub mod versions;
 
 use crate::fast_hash::FastIndexMap;
 use std::collections::BTreeMap;
@@ -144,6 +148,10 @@ pub struct Node {
     pub constraints: Vec<Json>,
     pub version: Option<Json>,
     pub latest_version: Option<Json>,
+    /// `sql`, or `python` for models/*.py (parsed, never run by kiln).
+    pub language: &'static str,
+    /// `deprecation_date:` of a model (or of one of its versions), as written.
+    pub deprecation_date: Option<String>,
 }
 
 impl Node {
@@ -185,6 +193,8 @@ impl Node {
             constraints: Vec::new(),
             version: None,
             latest_version: None,
+            language: "sql",
+            deprecation_date: None,
         }
     }
 
@@ -334,6 +344,8 @@ pub struct Exposure {
     pub url: Option<String>,
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
+    /// `metric('x')` entries of depends_on, by metric name.
+    pub metrics: Vec<String>,
     pub depends_on_nodes: Vec<String>,
     pub tags: Vec<String>,
     pub meta: Map<String, Json>,
@@ -373,6 +385,12 @@ pub struct Manifest {
     pub disabled_sources: FastIndexMap<String, SourceDef>,
     pub root_package: String,
     pub warnings: Vec<String>,
+    /// `groups:`, `semantic_models:`, `metrics:`, `saved_queries:` entries,
+    /// as manifest.json holds them (see semantic.rs).
+    pub groups: IndexMap<String, Json>,
+    pub semantic_models: IndexMap<String, Json>,
+    pub metrics: IndexMap<String, Json>,
+    pub saved_queries: IndexMap<String, Json>,
 }
 
 impl Manifest {

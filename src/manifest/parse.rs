@@ -3,7 +3,7 @@
 //! in-file config; properties YAML patches descriptions, columns and configs;
 //! generic tests become test nodes; naming macros place each node.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,7 +15,9 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Location, Result};
 use crate::jinja::context::NodeScope;
 use crate::jinja::{self, dialect, errors, Ctx, Jinja, JinjaConfig, MacroFile, Scope};
-use crate::manifest::{generic_tests, naming, resolve, unit_tests};
+use crate::manifest::{
+    generic_tests, naming, python_model, resolve, semantic, source_overrides, unit_tests, versions,
+};
 use crate::manifest::{
     Column, DocBlock, Exposure, MacroPatch, Manifest, Node, ResourceType, SourceDef,
 };
@@ -49,6 +51,8 @@ struct ParsedProperties {
     macros: Vec<properties::MacroProperties>,
     /// Snapshots defined in YAML (`relation:` plus config).
     snapshots: Vec<Node>,
+    warnings: Vec<String>,
+    semantic: semantic::Entries,
 }
 
 impl ParsedProperties {
@@ -63,10 +67,10 @@ impl ParsedProperties {
             ("analysis", &parsed.analyses),
         ] {
             for entry in list {
-                nodes.push((
-                    kind,
-                    properties::entry(&display, &file.contents, kind, entry)?,
-                ));
+                let mut props: NodeProperties =
+                    properties::entry(&display, &file.contents, kind, entry)?;
+                render_properties(project, &mut props, &display, &file.contents)?;
+                nodes.push((kind, props));
             }
         }
         let macros = parsed
@@ -98,21 +102,51 @@ impl ParsedProperties {
                 node
             })
             .collect();
+        let yf = Arc::new(YamlFile {
+            package: pkg.name.clone(),
+            original_file_path: file.path.clone(),
+            display_path: display,
+            text: Arc::from(file.contents.as_str()),
+        });
+        let with_file = |list: Vec<Json>| list.into_iter().map(|e| (e, yf.clone())).collect();
+        let semantic = semantic::Entries {
+            groups: with_file(parsed.groups),
+            semantic_models: with_file(parsed.semantic_models),
+            metrics: with_file(parsed.metrics),
+            saved_queries: with_file(parsed.saved_queries),
+        };
         Ok(ParsedProperties {
-            file: Arc::new(YamlFile {
-                package: pkg.name.clone(),
-                original_file_path: file.path.clone(),
-                display_path: display,
-                text: Arc::from(file.contents.as_str()),
-            }),
+            file: yf.clone(),
             nodes,
             sources: parsed.sources,
             exposures: parsed.exposures,
             unit_tests: parsed.unit_tests,
             macros,
             snapshots,
+            warnings: parsed.warnings,
+            semantic,
         })
     }
+}
+
+/// Jinja in a properties entry's `config:` and `meta:` (env_var, var,
+/// target), as dbt renders them; hooks keep their Jinja for run time.
+fn render_properties(
+    project: &Project,
+    props: &mut NodeProperties,
+    display: &Path,
+    text: &str,
+) -> Result<()> {
+    let renderer = &project.properties_renderer;
+    let hooks = |k: &str| matches!(k, "pre-hook" | "post-hook" | "pre_hook" | "post_hook" | "sql_header");
+    let config = renderer.render_value_skipping(&Json::Object(props.config.clone()), display, text, &hooks)?;
+    if let Json::Object(c) = config {
+        props.config = c;
+    }
+    if let Json::Object(m) = renderer.render_value(&Json::Object(props.meta.clone()), display, text)? {
+        props.meta = m;
+    }
+    Ok(())
 }
 
 /// Properties of one model/seed/snapshot/analysis and where they were written.
@@ -154,6 +188,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     let mut exposure_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
     let mut unit_test_entries: Vec<(Json, Arc<YamlFile>)> = Vec::new();
     let mut yaml_snapshots: Vec<Box<Node>> = Vec::new();
+    let mut semantic_entries = semantic::Entries::default();
     // Each file is read on its own (in parallel); merging comes after, in file order.
     let files: Vec<(&Package, &SourceFile)> = project
         .packages
@@ -171,6 +206,11 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         .collect();
     for parsed in parsed_files {
         let parsed = parsed?;
+        warnings.extend(parsed.warnings);
+        semantic_entries.groups.extend(parsed.semantic.groups);
+        semantic_entries.semantic_models.extend(parsed.semantic.semantic_models);
+        semantic_entries.metrics.extend(parsed.semantic.metrics);
+        semantic_entries.saved_queries.extend(parsed.semantic.saved_queries);
         let yf = parsed.file;
         for (kind, props) in parsed.nodes {
             let key = (yf.package.clone(), kind, props.name.clone());
@@ -221,7 +261,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         .par_iter()
         .map(|&(pkg, file)| {
             let rt = match file.kind {
-                FileKind::Model => ResourceType::Model,
+                FileKind::Model | FileKind::PythonModel => ResourceType::Model,
                 FileKind::Analysis => ResourceType::Analysis,
                 FileKind::SingularTest => ResourceType::Test,
                 FileKind::Seed => ResourceType::Seed,
@@ -236,15 +276,11 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
             let trimmed = file.contents.trim();
             let lead = &file.contents[..file.contents.len() - file.contents.trim_start().len()];
             let line = 1 + lead.matches('\n').count();
-            Ok(vec![Box::new(new_node(
-                project,
-                pkg,
-                file,
-                rt,
-                &name,
-                trimmed.to_string(),
-                line,
-            ))])
+            let mut node = new_node(project, pkg, file, rt, &name, trimmed.to_string(), line);
+            if file.kind == FileKind::PythonModel {
+                node.language = "python";
+            }
+            Ok(vec![Box::new(node)])
         })
         .collect();
     let mut pending: Vec<Box<Node>> = yaml_snapshots;
@@ -253,18 +289,45 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     }
 
     timer.lap("read nodes");
+    let model_files: HashSet<(String, String)> = pending
+        .iter()
+        .filter(|n| n.resource_type == ResourceType::Model)
+        .map(|n| (n.package_name.clone(), n.name.clone()))
+        .collect();
+    let versioned = versions::plan(
+        patches
+            .iter()
+            .filter(|((_, kind, _), _)| *kind == "model")
+            .map(|((pkg, _, _), p)| (pkg.as_str(), &p.props)),
+        &model_files,
+    );
     // Configs (dbt_project.yml, then properties YAML), then one render of
     // every SQL node, in parallel.
     let rendered: Vec<Result<Box<Node>>> = pending
         .into_par_iter()
         .map(|mut node| {
             let kind = node.resource_type.as_str();
-            let patch = patches.get(&(node.package_name.clone(), kind, node.name.clone()));
-            node.config = base_config(project, &node, patch.map(|p| &p.props));
-            if let Some(p) = patch {
-                apply_patch(&mut node, &p.props, &p.file, &jinja)?;
+            let version = match node.resource_type {
+                ResourceType::Model => {
+                    versioned.get(&(node.package_name.clone(), node.name.clone()))
+                }
+                _ => None,
+            };
+            if let Some(v) = version {
+                versions::apply(&mut node, v);
             }
-            if node.resource_type != ResourceType::Seed {
+            let patch = patches.get(&(node.package_name.clone(), kind, node.name.clone()));
+            let version_props = patch
+                .zip(version)
+                .map(|(p, v)| versions::properties(&p.props, v));
+            let props = version_props.as_ref().or(patch.map(|p| &p.props));
+            node.config = base_config(project, &node, props);
+            if let (Some(p), Some(props)) = (patch, props) {
+                apply_patch(&mut node, props, &p.file, &jinja)?;
+            }
+            if node.language == "python" {
+                python_model::read_dependencies(&mut node);
+            } else if node.resource_type != ResourceType::Seed {
                 render_for_parse(&jinja, &mut node)?;
             }
             finish_config(&mut node);
@@ -301,6 +364,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
 
     timer.lap("render");
     // Sources and exposures.
+    let source_entries = source_overrides::apply(source_entries);
     for (entry, yf) in &source_entries {
         for s in sources_from_entry(project, entry, yf)? {
             if s.config.get("enabled").and_then(Json::as_bool) == Some(false) {
@@ -321,23 +385,26 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
 
     // Generic tests from properties.
     let mut tests: Vec<Box<Node>> = Vec::new();
-    let node_index: HashMap<(String, &str, String), &Node> = nodes
-        .iter()
-        .map(|n| {
-            (
-                (
-                    n.package_name.clone(),
-                    n.resource_type.as_str(),
-                    n.name.clone(),
-                ),
-                n.as_ref(),
-            )
-        })
-        .collect();
+    // Versions of a model share its name.
+    let mut node_index: HashMap<(String, &str, String), Vec<&Node>> = HashMap::new();
+    for n in &nodes {
+        node_index
+            .entry((
+                n.package_name.clone(),
+                n.resource_type.as_str(),
+                n.name.clone(),
+            ))
+            .or_default()
+            .push(n.as_ref());
+    }
     let mut attached_patches = Vec::new();
     for ((pkg, kind, name), patch) in sorted_patches(&patches) {
-        match node_index.get(&(pkg.clone(), kind, name.clone())).copied() {
-            Some(node) => attached_patches.push((kind, name, patch, node)),
+        match node_index.get(&(pkg.clone(), kind, name.clone())) {
+            Some(found) => {
+                for node in found {
+                    attached_patches.push((kind, name.clone(), patch, *node));
+                }
+            }
             None => warnings.push(format!(
                 "{}: properties for {kind} '{name}', which has no file (did you rename or delete it?)",
                 patch.file.display_path.display()
@@ -347,14 +414,27 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     let per_node: Vec<Result<Vec<Node>>> = attached_patches
         .par_iter()
         .map(|(kind, name, patch, node)| {
-            let target =
+            let mut target =
                 generic_tests::Target::node(kind, name, Some(node.unique_id.clone()), &patch.file);
+            let version = node.version.as_ref().and_then(|v| {
+                versioned
+                    .values()
+                    .find(|m| m.name == *name && m.v == *v)
+                    .map(|m| (versions::text(v), versions::properties(&patch.props, m)))
+            });
+            let props = match &version {
+                Some((v, props)) => {
+                    target = target.with_version(v);
+                    props
+                }
+                None => &patch.props,
+            };
             generic_tests::from_properties(
                 project,
                 &jinja,
                 &target,
-                &patch.props.columns,
-                patch.props.all_tests(),
+                &props.columns,
+                props.all_tests(),
                 quote_columns(Some(node)),
             )
         })
@@ -435,6 +515,8 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     }
 
     resolve::link(&mut manifest)?;
+    semantic::add_to_manifest(&mut manifest, &semantic_entries)?;
+    resolve::link_exposure_metrics(&mut manifest)?;
     timer.lap("link refs");
     resolve::check_unit_test_inputs(&manifest, &|node, text| match unit_test_files
         .get(&node.unique_id)
@@ -443,6 +525,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         None => Location::file(&node.display_path),
     })?;
     timer.lap("unit test inputs");
+    warnings.append(&mut manifest.warnings);
     manifest.warnings = warnings;
     Ok((manifest, jinja))
 }
@@ -718,7 +801,14 @@ fn apply_patch(
     node.patch_path = Some(format!("{}://{}", file.package, file.original_file_path));
     node.columns = columns(&props.columns, file, jinja, &node.package_name)?;
     node.constraints = props.constraints.clone();
-    node.latest_version = props.latest_version.clone();
+    if node.version.is_none() {
+        node.latest_version = props.latest_version.clone();
+    }
+    node.deprecation_date = props
+        .deprecation_date
+        .as_ref()
+        .filter(|d| !d.is_null())
+        .map(crate::manifest::versions::text);
     Ok(())
 }
 
@@ -918,7 +1008,7 @@ fn sources_from_entry(
 ) -> Result<Vec<SourceDef>> {
     let sp: properties::SourceProperties =
         properties::entry(&yf.display_path, &yf.text, "source", entry)?;
-    let renderer = &project.renderer;
+    let renderer = &project.properties_renderer;
     let render = |s: &Option<String>| -> Result<Option<String>> {
         match s {
             Some(v) => Ok(renderer
@@ -991,14 +1081,17 @@ fn sources_from_entry(
             description: jinja_less(&t.description),
             source_description: jinja_less(&sp.description),
             loader: sp.loader.clone().unwrap_or_default(),
+            // dbt 1.10 moved these under `config:`; both places work.
             loaded_at_field: t
                 .loaded_at_field
                 .clone()
-                .or_else(|| sp.loaded_at_field.clone()),
+                .or_else(|| sp.loaded_at_field.clone())
+                .or_else(|| cfg.get("loaded_at_field").and_then(Json::as_str).map(str::to_string)),
             loaded_at_query: t
                 .loaded_at_query
                 .clone()
-                .or_else(|| sp.loaded_at_query.clone()),
+                .or_else(|| sp.loaded_at_query.clone())
+                .or_else(|| cfg.get("loaded_at_query").and_then(Json::as_str).map(str::to_string)),
             freshness,
             quoting,
             columns: IndexMap::new(),
@@ -1038,13 +1131,15 @@ fn exposure_from_entry(entry: &Json, yf: &Arc<YamlFile>) -> Result<Exposure> {
         properties::entry(&yf.display_path, &yf.text, "exposure", entry)?;
     let mut refs = Vec::new();
     let mut sources = Vec::new();
+    let mut metrics = Vec::new();
     for dep in &ep.depends_on {
         match resolve::parse_dependency(dep) {
             Some(resolve::Dependency::Ref(r)) => refs.push(r),
             Some(resolve::Dependency::Source(s, t)) => sources.push((s, t)),
+            None if dep.trim_start().starts_with("metric") => metrics.push(dep.clone()),
             None => {
                 return Err(Error::new(format!(
-                "exposure '{}' depends on `{dep}`, which is not ref('...') or source('...', '...')",
+                "exposure '{}' depends on `{dep}`, which is not ref('...'), source('...', '...') or metric('...')",
                 ep.name
             ))
                 .at(crate::project::yaml::locate_text(
@@ -1085,6 +1180,7 @@ fn exposure_from_entry(entry: &Json, yf: &Arc<YamlFile>) -> Result<Exposure> {
         url: ep.url,
         refs,
         sources,
+        metrics,
         depends_on_nodes: Vec::new(),
         tags: ep.tags.to_vec(),
         meta: ep.meta,

@@ -151,7 +151,7 @@ impl Lookup {
 fn version_matches(n: &Node, call: &RefCall) -> bool {
     match (&call.version, &n.version) {
         (None, None) => true,
-        (None, Some(v)) => n.latest_version.as_ref().is_none_or(|l| l == v),
+        (None, Some(v)) => n.latest_version.as_ref().is_none_or(|l| plain(l) == plain(v)),
         (Some(want), Some(have)) => plain(have) == *want,
         (Some(_), None) => false,
     }
@@ -199,6 +199,7 @@ fn locate_call(node: &Node, func: &str, name: &str) -> Location {
 /// errors; tests of disabled nodes are disabled with them.
 pub fn link(manifest: &mut Manifest) -> Result<()> {
     let lookup = Lookup::new(manifest);
+    let warnings: std::sync::Mutex<Vec<String>> = Default::default();
     // Each node's parents, found in parallel; None: the node depends on a
     // disabled node and is disabled too (tests only).
     let resolve_node = |node: &Node| -> Result<Option<Vec<String>>> {
@@ -206,7 +207,15 @@ pub fn link(manifest: &mut Manifest) -> Result<()> {
         let mut disabled_dep = false;
         for call in &node.refs {
             match lookup.find_ref(manifest, &node.package_name, call) {
-                Some(id) => push_unique(&mut deps, id),
+                Some(id) => {
+                    if let Some(to) = manifest.nodes.get(&id) {
+                        check_access(node, to, call)?;
+                        if let Some(w) = deprecated_reference(node, to) {
+                            lock_warnings(&warnings).push(w);
+                        }
+                    }
+                    push_unique(&mut deps, id)
+                }
                 None if lookup.disabled.contains_key(&call.name) => {
                     if node.resource_type == ResourceType::Test {
                         disabled_dep = true;
@@ -290,6 +299,10 @@ pub fn link(manifest: &mut Manifest) -> Result<()> {
             n.depends_on_nodes = deps;
         }
     }
+    let mut found = warnings.into_inner().unwrap_or_else(|p| p.into_inner());
+    found.sort();
+    found.dedup();
+    manifest.warnings.extend(found);
     for id in to_disable {
         if let Some(n) = manifest.nodes.shift_remove(&id) {
             manifest.disabled.insert(id, n);
@@ -328,6 +341,72 @@ pub fn link(manifest: &mut Manifest) -> Result<()> {
     for (id, deps) in exposure_updates {
         if let Some(e) = manifest.exposures.get_mut(&id) {
             e.depends_on_nodes = deps;
+        }
+    }
+    Ok(())
+}
+
+fn lock_warnings(w: &std::sync::Mutex<Vec<String>>) -> std::sync::MutexGuard<'_, Vec<String>> {
+    w.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// dbt's model access on ref(): a private model may be referenced only
+/// from its own group. Tests may read any model.
+fn check_access(from: &Node, to: &Node, call: &RefCall) -> Result<()> {
+    if to.resource_type != ResourceType::Model
+        || to.access != "private"
+        || matches!(from.resource_type, ResourceType::Test | ResourceType::UnitTest)
+        || (to.group.is_some() && from.group == to.group)
+    {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "{} refers to {}, which is private to the '{}' group",
+        from.unique_id,
+        to.unique_id,
+        to.group.as_deref().unwrap_or("(none)")
+    ))
+    .at(locate_call(from, "ref", &call.name))
+    .note(format!(
+        "put {} in that group (`group:` config), or make {} protected or public (`access:`)",
+        from.name, to.name
+    )))
+}
+
+/// The warning dbt gives for a reference to a model with a deprecation_date.
+fn deprecated_reference(from: &Node, to: &Node) -> Option<String> {
+    let date = to.deprecation_date.as_deref()?;
+    let day = date.get(..10).unwrap_or(date);
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let when = if day < today.as_str() {
+        format!("which was deprecated on {date}")
+    } else {
+        format!("which is slated for deprecation on {date}")
+    };
+    Some(format!(
+        "{} refers to {}, {when}; move to a newer version or another model",
+        from.unique_id, to.unique_id
+    ))
+}
+
+/// `metric('x')` in exposures' depends_on, once metrics are read.
+pub fn link_exposure_metrics(manifest: &mut Manifest) -> Result<()> {
+    let mut updates = Vec::new();
+    for e in manifest.exposures.values() {
+        for text in &e.metrics {
+            let id = crate::manifest::semantic::metric_dependency(manifest, text).ok_or_else(|| {
+                Error::new(format!(
+                    "exposure '{}' depends on {text}, which is not a metric in this project",
+                    e.name
+                ))
+                .at(Location::file(&e.original_file_path))
+            })?;
+            updates.push((e.unique_id.clone(), id));
+        }
+    }
+    for (exposure, metric) in updates {
+        if let Some(e) = manifest.exposures.get_mut(&exposure) {
+            push_unique(&mut e.depends_on_nodes, metric);
         }
     }
     Ok(())

@@ -188,9 +188,11 @@ impl DbtProject {
                 .cloned()
                 .collect()
         });
-        let target = self
-            .target_path
-            .clone()
+        // --target-path (or DBT_TARGET_PATH) wins over the project's setting, as in dbt.
+        let target = std::env::var("DBT_TARGET_PATH")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .or_else(|| self.target_path.clone())
             .unwrap_or_else(|| "target".to_string());
         let clean_targets = self
             .clean_targets

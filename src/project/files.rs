@@ -25,6 +25,8 @@ pub enum FileKind {
     Properties,
     /// A fixture file for unit tests (tests/fixtures/*.csv|sql).
     Fixture,
+    /// A Python model (models/*.py).
+    PythonModel,
 }
 
 /// One resource file of a package.
@@ -73,7 +75,10 @@ fn classify_test_path(ext: &str, rel: &str) -> Option<FileKind> {
 /// Every resource file of the package at `dir`, with contents read.
 pub fn discover(dir: &Path, paths: &Paths) -> Result<Vec<SourceFile>> {
     let roles: [(&[String], Classify); 7] = [
-        (&paths.models, |e, _| sql_or_properties(e, FileKind::Model)),
+        (&paths.models, |e, _| match e {
+            "py" => Some(FileKind::PythonModel),
+            e => sql_or_properties(e, FileKind::Model),
+        }),
         (&paths.seeds, |e, _| match e {
             "csv" => Some(FileKind::Seed),
             e if yml(e) => Some(FileKind::Properties),

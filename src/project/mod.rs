@@ -37,6 +37,9 @@ pub struct Project {
     pub warnings: Vec<String>,
     /// Renders Jinja in YAML values (env_var, var, target).
     pub renderer: YamlRenderer,
+    /// Renders Jinja in properties YAML (configs, meta, sources, test
+    /// configs), where `var` sees the project's vars too, as in dbt.
+    pub properties_renderer: YamlRenderer,
     /// The `flags` templates see (FULL_REFRESH, WHICH, ...); commands set them.
     pub flags: Json,
 }
@@ -156,13 +159,15 @@ impl Project {
             )?);
         }
         packages[1..].sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Project {
+        let target_json = target.to_jinja_json();
+        let mut project = Project {
             dir,
             packages,
             target,
             cli_vars,
             warnings,
             renderer,
+            properties_renderer: YamlRenderer::new(Json::Null, None),
             flags: serde_json::json!({
                 "FULL_REFRESH": false,
                 "STORE_FAILURES": false,
@@ -170,7 +175,21 @@ impl Project {
                 "WARN_ERROR": false,
                 "WHICH": null,
             }),
-        })
+        };
+        // dbt_project.yml `flags:` (behaviour flags), visible to templates
+        // as `flags` and `adapter.behavior`.
+        let project_flags = yaml::to_json(&serde_yaml::Value::Mapping(
+            project.packages[0].project.flags.clone(),
+        ));
+        if let (Json::Object(all), Json::Object(own)) = (&mut project.flags, project_flags) {
+            for (k, v) in own {
+                all.insert(k.to_uppercase(), v.clone());
+                all.insert(k, v);
+            }
+        }
+        let vars = project.vars_for(&project.packages[0].name.clone());
+        project.properties_renderer = YamlRenderer::new(Json::Object(vars), Some(target_json));
+        Ok(project)
     }
 
     pub fn root(&self) -> &Package {

@@ -27,13 +27,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// DuckDB's database file, resolved against the project directory;
-    /// `None` for an in-memory database.
-    pub fn duckdb_path(&self, project_dir: &Path) -> Option<PathBuf> {
+    /// DuckDB's database file; `None` for an in-memory database.
+    pub fn duckdb_path(&self) -> Option<PathBuf> {
         match self.fields.get("path").and_then(Json::as_str) {
             None | Some("") | Some(":memory:") => None,
             Some(p) if p.starts_with("md:") => Some(PathBuf::from(p)),
-            Some(p) => Some(project_dir.join(p)),
+            Some(p) => Some(local_path(p)),
         }
     }
 
@@ -270,5 +269,15 @@ mod tests {
         std::env::set_var("KILN_TEST_THREADS", "3");
         let t = target("shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      threads: \"{{ env_var('KILN_TEST_THREADS') | as_number }}\"\n", None).unwrap();
         assert_eq!(t.threads, 3);
+    }
+}
+
+/// A relative database path is relative to the directory kiln runs in (not
+/// the project's), as dbt-duckdb opens it: `--project-dir` moves where the
+/// project is read from, not where its database lives.
+pub fn local_path(path: &str) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(dir) => dir.join(path),
+        Err(_) => PathBuf::from(path),
     }
 }

@@ -23,6 +23,12 @@ pub struct PropertiesFile {
     pub macros: Vec<Json>,
     pub exposures: Vec<Json>,
     pub unit_tests: Vec<Json>,
+    pub groups: Vec<Json>,
+    pub semantic_models: Vec<Json>,
+    pub metrics: Vec<Json>,
+    pub saved_queries: Vec<Json>,
+    /// Keys dbt does not know (`anchors:`, custom keys): a warning each.
+    pub warnings: Vec<String>,
 }
 
 /// The keys a properties file may hold at its top level.
@@ -41,6 +47,8 @@ const TOP_LEVEL: &[&str] = &[
     "saved_queries",
     "groups",
     "data_tests",
+    "functions",
+    "anchors",
 ];
 
 impl PropertiesFile {
@@ -77,13 +85,20 @@ impl PropertiesFile {
                 "macros" => out.macros = list()?,
                 "exposures" => out.exposures = list()?,
                 "unit_tests" => out.unit_tests = list()?,
+                "groups" => out.groups = list()?,
+                "semantic_models" => out.semantic_models = list()?,
+                "metrics" => out.metrics = list()?,
+                "saved_queries" => out.saved_queries = list()?,
                 k if TOP_LEVEL.contains(&k) => {}
+                // As dbt: a key it does not know is skipped with a warning
+                // (`anchors:` holds YAML anchors to reuse, for instance).
                 other => {
-                    return Err(Error::new(format!(
-                        "unknown top-level key `{other}` in properties file"
-                    ))
-                    .at(yaml::locate_text(display, text, &format!("{other}:")))
-                    .suggest(other, TOP_LEVEL.iter().copied()))
+                    let loc = yaml::locate_text(display, text, &format!("{other}:"));
+                    out.warnings.push(format!(
+                        "{}:{}: unknown top-level key `{other}` in a properties file is ignored",
+                        display.display(),
+                        loc.line
+                    ));
                 }
             }
         }
@@ -162,6 +177,8 @@ pub struct NodeProperties {
     pub latest_version: Option<Json>,
     #[serde(default)]
     pub versions: Vec<Json>,
+    #[serde(default)]
+    pub deprecation_date: Option<Json>,
     /// YAML-defined snapshots: `relation: ref('orders')`.
     #[serde(default)]
     pub relation: Option<String>,

@@ -8,8 +8,16 @@ use serde_yaml::Value as Yaml;
 use crate::error::{find_line, Error, Location, Result};
 
 /// Parses `text` (the contents of `display_path`) as YAML into `T`.
+/// YAML anchors work as they do for dbt, `<<:` merge keys included.
 pub fn parse<T: DeserializeOwned>(display_path: &Path, text: &str) -> Result<T> {
-    serde_yaml::from_str(text).map_err(|e| yaml_error(display_path, text, &e))
+    if !text.contains("<<") {
+        return serde_yaml::from_str(text).map_err(|e| yaml_error(display_path, text, &e));
+    }
+    let mut doc: Yaml =
+        serde_yaml::from_str(text).map_err(|e| yaml_error(display_path, text, &e))?;
+    doc.apply_merge()
+        .map_err(|e| yaml_error(display_path, text, &e))?;
+    serde_yaml::from_value(doc).map_err(|e| yaml_error(display_path, text, &e))
 }
 
 /// Turns a serde_yaml error into a located, readable error.

@@ -134,7 +134,12 @@
         {%- endif -%}
         {% call statement('main') %}{{ get_incremental_merge_sql(arg_dict) }}{% endcall %}
     {%- else -%}
-        {% do exceptions.raise_compiler_error("incremental_strategy '" ~ strategy ~ "' is not one of append, delete+insert, merge") %}
+        {#- A custom strategy, as dbt: the project's get_incremental_<name>_sql(arg_dict). -#}
+        {%- set custom = context['get_incremental_' ~ strategy ~ '_sql'] -%}
+        {%- if custom is undefined or custom is none -%}
+            {% do exceptions.raise_compiler_error("incremental_strategy '" ~ strategy ~ "' is not one of append, delete+insert, merge, and no macro get_incremental_" ~ strategy ~ "_sql defines it") %}
+        {%- endif -%}
+        {% call statement('main') %}{{ custom(arg_dict) }}{% endcall %}
     {%- endif -%}
 {% endmacro %}
 

@@ -18,6 +18,7 @@
         {% call statement('main') -%}
             create table {{ target_relation }} as select * from {{ csv }}
         {%- endcall %}
+        {{ type_seed_columns_as_dbt(target_relation) }}
     {%- else -%}
         {%- set csv_columns = run_query('describe select * from ' ~ csv).columns[0].values() | map('lower') | list -%}
         {%- set table_columns = adapter.get_columns_in_relation(existing_relation) | map(attribute='name') | map('lower') | list -%}
@@ -53,6 +54,43 @@
             '{{ name | replace("'", "''") }}': '{{ type }}'{{ ', ' if not loop.last }}
         {%- endfor -%}
     {%- endset -%}
+    {#- The types dbt's CSV reader (agate) can give; it has no TIME and
+        reads `null` as NULL. -#}
     {{ return("read_csv('" ~ (path | replace("'", "''")) ~ "', header = true, delim = '" ~ delimiter ~ "'"
+              ~ ", auto_type_candidates = ['BOOLEAN', 'BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE', 'VARCHAR']"
+              ~ ", nullstr = ['', 'null', 'NULL', 'Null']"
               ~ (", types = {" ~ types ~ "}" if column_types else "") ~ ")") }}
+{%- endmacro %}
+
+{#- DuckDB's reader gives whole numbers BIGINT; dbt makes them INTEGER (and
+    a column with no values INTEGER too), and timestamps carry no zone. The
+    columns are changed in place, so every downstream type matches dbt's;
+    whole numbers too big for INTEGER stay BIGINT (dbt would fail). -#}
+{% macro type_seed_columns_as_dbt(relation) -%}
+    {%- set configured = (config.get('column_types') or {}).keys() | map('lower') | list -%}
+    {%- set changes = [] -%}
+    {%- set verdicts = [] -%}
+    {%- for col in adapter.get_columns_in_relation(relation) if col.name | lower not in configured -%}
+        {%- set quoted = adapter.quote(col.name) -%}
+        {%- if col.dtype == 'BIGINT' -%}
+            {%- do changes.append([quoted, 'integer']) -%}
+            {%- do verdicts.append('coalesce(min(' ~ quoted ~ ') >= -2147483648 and max(' ~ quoted ~ ') <= 2147483647, true)') -%}
+        {%- elif col.dtype == 'VARCHAR' -%}
+            {%- do changes.append([quoted, 'integer']) -%}
+            {%- do verdicts.append('count(' ~ quoted ~ ') = 0') -%}
+        {%- elif col.dtype == 'TIMESTAMP WITH TIME ZONE' -%}
+            {%- do changes.append([quoted, 'timestamp']) -%}
+            {%- do verdicts.append('true') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if changes -%}
+        {%- set row = run_query('select ' ~ (verdicts | join(', ')) ~ ' from ' ~ relation).rows[0] -%}
+        {%- for change in changes -%}
+            {%- if row[loop.index0] -%}
+                {% call statement('type_seed_column') -%}
+                    alter table {{ relation }} alter column {{ change[0] }} type {{ change[1] }}
+                {%- endcall %}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
 {%- endmacro %}

@@ -178,13 +178,6 @@
 {% endmacro %}
 
 {#- The column names a query returns. -#}
-{% macro get_columns_in_query(select_sql) -%}
-    {% call statement('get_columns_in_query', fetch_result=True, auto_begin=False) -%}
-        select * from ({{ select_sql }}) as __dbt_sbq where false limit 0
-    {%- endcall %}
-    {{ return(load_result('get_columns_in_query').table.column_names) }}
-{%- endmacro %}
-
 {#- A snapshot whose key is not unique in its query would corrupt history
     (two current versions of one key); stop before touching the table. -#}
 {% macro snapshot_check_unique_key(strategy, source_sql) %}
