@@ -368,6 +368,7 @@ fn create_schemas(compiler: &Compiler, db: &Db, nodes: &[&Node]) -> Result<()> {
         scope: Arc::new(Scope::new(compiler.jinja.clone(), true).with_db(Some(db.clone()))),
         package: Arc::from(compiler.jinja.root_package.as_str()),
         depth: 0,
+        extra_args: None,
     };
     for (database, schema) in schemas {
         let relation = Relation::new(&database, &schema, "").to_value();

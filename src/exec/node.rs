@@ -127,6 +127,13 @@ pub fn run_node(
     let compiled = match compiled {
         Ok(c) => c,
         Err(e) => {
+            // A query the template ran may have opened (and failed) a
+            // transaction: end it, or the worker's next node inherits it.
+            let mut conn = db.conn();
+            if conn.in_transaction() {
+                let _ = conn.rollback();
+            }
+            drop(conn);
             result.status = Status::Error;
             result.message = format!("Compilation Error\n{e}");
             result.execution_time = started.elapsed().as_secs_f64();
@@ -279,6 +286,7 @@ fn materialize(
         scope: scope.clone(),
         package: Arc::from(node.package_name.as_str()),
         depth: 0,
+        extra_args: None,
     };
     let returned = ctx.call_macro(idx, &[]);
     let mut conn = db.conn();

@@ -211,12 +211,36 @@ impl Object for AgateColumns {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let n = self.0.names.len();
-        Enumerator::Values(
-            (0..n)
-                .filter_map(|i| self.get_value(&Value::from(i)))
-                .collect(),
-        )
+        Enumerator::Values(self.all())
+    }
+
+    /// agate's MappedSequence: keys(), values(), items() by column name.
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        let names = || self.0.names.iter().cloned().map(Value::from);
+        match method {
+            "keys" => Ok(List::new_value(names().collect())),
+            "values" => Ok(List::new_value(self.all())),
+            "items" => Ok(List::new_value(
+                names()
+                    .zip(self.all())
+                    .map(|(n, c)| Value::from(vec![n, c]))
+                    .collect(),
+            )),
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+}
+
+impl AgateColumns {
+    fn all(self: &Arc<Self>) -> Vec<Value> {
+        (0..self.0.names.len())
+            .filter_map(|i| self.get_value(&Value::from(i)))
+            .collect()
     }
 }
 

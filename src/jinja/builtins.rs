@@ -87,17 +87,12 @@ pub fn zip_strict(args: Rest<Value>) -> Result<Value, Error> {
     zip(args)
 }
 
-/// dbt's `set(x)`: the distinct items of an iterable (as a list, order kept).
+/// dbt's `set(x)`: a Python set of the distinct items of an iterable.
 pub fn set_function(v: Option<Value>) -> Result<Value, Error> {
-    let mut out: Vec<Value> = Vec::new();
-    if let Some(v) = v {
-        for item in v.try_iter()? {
-            if !out.contains(&item) {
-                out.push(item);
-            }
-        }
-    }
-    Ok(List::new_value(out))
+    Ok(crate::jinja::methods::PySet::new_value(match v {
+        Some(v) => v.try_iter()?.collect::<Vec<_>>(),
+        None => Vec::new(),
+    }))
 }
 
 pub fn local_md5(s: String) -> String {

@@ -169,6 +169,9 @@ pub struct Ctx {
     pub package: Arc<str>,
     /// How many macro calls deep this render is (0: the node's own template).
     pub depth: u32,
+    /// A macro's `kwargs` and `varargs`: the arguments it was given beyond
+    /// those it names (Jinja2 collects them when the body reads them).
+    pub extra_args: Option<Arc<(Value, Value)>>,
 }
 
 /// Nested macro calls beyond this are reported instead of exhausting the stack.
@@ -186,6 +189,7 @@ impl Ctx {
             scope,
             package: Arc::from(package),
             depth: 0,
+            extra_args: None,
         })
     }
 
@@ -230,10 +234,17 @@ impl Ctx {
             ));
         }
         let tmpl = jinja.env.get_template(&def.template)?;
+        let (args, extra_args) = if def.reads("kwargs") || def.reads("varargs") {
+            let (named, extra) = split_extra_args(def, args)?;
+            (std::borrow::Cow::Owned(named), Some(Arc::new(extra)))
+        } else {
+            (std::borrow::Cow::Borrowed(args), None)
+        };
         let child = Value::from_object(Ctx {
             scope: self.scope.clone(),
             package: Arc::from(def.package.as_str()),
             depth: self.depth + 1,
+            extra_args,
         });
         let mut captured = tmpl.render_captured(child)?;
         captured.with_state_mut(|st| {
@@ -243,7 +254,7 @@ impl Ctx {
                     format!("macro {} did not define itself", def.name),
                 ));
             };
-            match m.call(st, args) {
+            match m.call(st, &args) {
                 Ok(v) => Ok(v),
                 Err(e) => match st.get_temp(RETURN_KEY) {
                     Some(v) => Ok(v),
@@ -308,6 +319,13 @@ impl Object for Ctx {
         }
         if let Some(v) = self.scope.extra.get(key) {
             return Some(v.clone());
+        }
+        if let Some(extra) = &self.extra_args {
+            match key {
+                "kwargs" => return Some(extra.0.clone()),
+                "varargs" => return Some(extra.1.clone()),
+                _ => {}
+            }
         }
         // Project and package macros may override the builtins below (ref, source, ...).
         if let Some(i) = self.jinja().macros.resolve(&self.package, key) {
@@ -907,6 +925,39 @@ impl Object for ConfigObj {
             .get(key.as_str()?)
             .map(crate::jinja::to_value)
     }
+}
+
+/// The arguments a macro names, and (kwargs, varargs) of the rest.
+fn split_extra_args(
+    def: &crate::jinja::MacroDef,
+    args: &[Value],
+) -> Result<(Vec<Value>, (Value, Value)), Error> {
+    let (pos, kwargs) = split_kwargs(args);
+    let n = def.arguments.len();
+    let mut named: Vec<Value> = pos.iter().take(n).cloned().collect();
+    let varargs: Vec<Value> = pos.iter().skip(n).cloned().collect();
+    let mut known: Vec<(String, Value)> = Vec::new();
+    let mut extra = indexmap::IndexMap::new();
+    if let Some(k) = kwargs {
+        for key in k.args() {
+            let v: Value = k.peek(key)?;
+            if key == "caller" || def.arguments.iter().any(|a| a == key) {
+                known.push((key.to_string(), v));
+            } else {
+                extra.insert(Value::from(key), v);
+            }
+        }
+    }
+    if !known.is_empty() {
+        named.push(Value::from(Kwargs::from_iter(known)));
+    }
+    Ok((
+        named,
+        (
+            crate::jinja::methods::Dict::new_value(extra),
+            crate::jinja::methods::List::new_value(varargs),
+        ),
+    ))
 }
 
 /// dbt's `thread_id`: the worker's name (`Thread-1`, ...), or `MainThread`.

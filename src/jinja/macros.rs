@@ -285,7 +285,11 @@ impl ast_walk::Visitor for Uses {
         match &c.expr {
             ast::Expr::Var(v) => self.calls.push(v.id.to_string()),
             ast::Expr::GetAttr(g) => match &g.expr {
-                ast::Expr::Var(v) => self.calls.push(format!("{}.{}", v.id, g.name)),
+                // `pkg.foo(...)`, or a method of a variable (`kwargs.get(...)`).
+                ast::Expr::Var(v) => {
+                    self.calls.push(format!("{}.{}", v.id, g.name));
+                    self.vars.push(v.id.to_string());
+                }
                 other => ast_walk::walk_expr(other, self),
             },
             other => ast_walk::walk_expr(other, self),

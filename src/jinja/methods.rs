@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use indexmap::IndexMap;
-use minijinja::value::{Enumerator, Object, ObjectRepr, Value, ValueKind};
+use minijinja::value::{DynObject, Enumerator, Object, ObjectRepr, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
 /// A mutable Python-style list.
@@ -468,5 +468,150 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> 
                 .collect::<String>(),
         )),
         _ => Err(Error::from(ErrorKind::UnknownMethod)),
+    }
+}
+
+/// A Python set (dbt's `set()` and `set_strict()`): distinct items in the
+/// order first seen, equal to another set with the same items in any order.
+#[derive(Debug, Default)]
+pub struct PySet(Mutex<Vec<Value>>);
+
+impl PySet {
+    pub fn new_value(items: impl IntoIterator<Item = Value>) -> Value {
+        let mut out: Vec<Value> = Vec::new();
+        for item in items {
+            if !out.contains(&item) {
+                out.push(item);
+            }
+        }
+        Value::from_object(PySet(Mutex::new(out)))
+    }
+
+    fn items(&self) -> Vec<Value> {
+        lock(&self.0).clone()
+    }
+}
+
+impl Object for PySet {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let items = lock(&self.0);
+        let idx = index_arg(items.len(), key.as_i64()?)?;
+        items.get(idx).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.items())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(lock(&self.0).len())
+    }
+
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast::<PySet>()?;
+        let (a, b) = (self.items(), other.items());
+        let same = a.len() == b.len() && a.iter().all(|x| b.contains(x));
+        Some(if same {
+            std::cmp::Ordering::Equal
+        } else {
+            a.len().cmp(&b.len()).then(std::cmp::Ordering::Less)
+        })
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let other = || -> Result<Vec<Value>, Error> {
+            Ok(match args.first() {
+                Some(v) => v.try_iter()?.collect(),
+                None => Vec::new(),
+            })
+        };
+        let mine = self.items();
+        match method {
+            "add" => {
+                let v = arg(args, 0, method)?;
+                let mut items = lock(&self.0);
+                if !items.contains(&v) {
+                    items.push(v);
+                }
+                Ok(Value::from(()))
+            }
+            "update" => {
+                let more = other()?;
+                let mut items = lock(&self.0);
+                for v in more {
+                    if !items.contains(&v) {
+                        items.push(v);
+                    }
+                }
+                Ok(Value::from(()))
+            }
+            "remove" | "discard" => {
+                let v = arg(args, 0, method)?;
+                let mut items = lock(&self.0);
+                match items.iter().position(|x| *x == v) {
+                    Some(i) => {
+                        items.remove(i);
+                    }
+                    None if method == "remove" => {
+                        return Err(Error::new(ErrorKind::InvalidOperation, format!("KeyError: {v}")))
+                    }
+                    None => {}
+                }
+                Ok(Value::from(()))
+            }
+            "union" => Ok(PySet::new_value(mine.into_iter().chain(other()?))),
+            "intersection" => {
+                let o = other()?;
+                Ok(PySet::new_value(mine.into_iter().filter(|x| o.contains(x))))
+            }
+            "difference" => {
+                let o = other()?;
+                Ok(PySet::new_value(mine.into_iter().filter(|x| !o.contains(x))))
+            }
+            "symmetric_difference" => {
+                let o = other()?;
+                let left: Vec<Value> = mine.iter().filter(|x| !o.contains(x)).cloned().collect();
+                let right: Vec<Value> = o.into_iter().filter(|x| !mine.contains(x)).collect();
+                Ok(PySet::new_value(left.into_iter().chain(right)))
+            }
+            "issubset" => {
+                let o = other()?;
+                Ok(Value::from(mine.iter().all(|x| o.contains(x))))
+            }
+            "issuperset" => {
+                let o = other()?;
+                Ok(Value::from(o.iter().all(|x| mine.contains(x))))
+            }
+            "isdisjoint" => {
+                let o = other()?;
+                Ok(Value::from(!mine.iter().any(|x| o.contains(x))))
+            }
+            "copy" => Ok(PySet::new_value(mine)),
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        for (i, v) in self.items().iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            py_repr(v, &mut out);
+        }
+        if out.is_empty() {
+            f.write_str("set()")
+        } else {
+            write!(f, "{{{out}}}")
+        }
     }
 }

@@ -326,6 +326,7 @@ fn build(
         cfg.merge(&config::from_tree(&own.trees.data_tests, &fqn));
     }
     cfg.merge(&config::from_tree(&project.root().trees.data_tests, &fqn));
+    cfg.merge(&macro_config(jinja, &package, namespace.as_deref(), &short));
     cfg.merge(&render_config_values(project, &test_config, target)?);
     if let Some(sev) = cfg
         .get("severity")
@@ -433,6 +434,44 @@ fn build(
         })?;
         Ok(n)
     })
+}
+
+/// `{{ config(fail_calc='...') }}` written in a test's macros (the test
+/// block or its dispatched versions): dbt records these when it parses the
+/// test; kiln reads their constant arguments without rendering every test.
+fn macro_config(jinja: &Jinja, package: &str, namespace: Option<&str>, short: &str) -> Config {
+    let mut out = Config::new();
+    let call = crate::regex!(r#"\bconfig\s*\(((?:[^()'"]|'[^']*'|"[^"]*")*)\)"#);
+    let kwarg = crate::regex!(r#"(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)"|(true|false|True|False)|(-?\d+))"#);
+    for name in [
+        format!("test_{short}"),
+        format!("default__test_{short}"),
+        format!("duckdb__test_{short}"),
+    ] {
+        let idx = match namespace {
+            Some(ns) => jinja.macros.in_package(ns, &name),
+            None => jinja.macros.resolve(package, &name),
+        };
+        let Some(def) = idx.map(|i| &jinja.macros.defs[i]) else {
+            continue;
+        };
+        for c in call.captures_iter(&def.macro_sql) {
+            for k in kwarg.captures_iter(&c[1]) {
+                let value = if let Some(s) = k.get(2).or(k.get(3)) {
+                    Json::from(s.as_str())
+                } else if let Some(b) = k.get(4) {
+                    Json::from(b.as_str().eq_ignore_ascii_case("true"))
+                } else {
+                    k.get(5)
+                        .and_then(|n| n.as_str().parse::<i64>().ok())
+                        .map(Json::from)
+                        .unwrap_or(Json::Null)
+                };
+                out.insert(k[1].to_string(), value);
+            }
+        }
+    }
+    out
 }
 
 /// Config values may use env_var/var/target (rendered now, as dbt does).

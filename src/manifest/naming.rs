@@ -76,6 +76,7 @@ pub fn assign(
             scope,
             package: Arc::from(package.as_str()),
             depth: 0,
+            extra_args: None,
         };
         let arg = custom.map(Value::from).unwrap_or(Value::from(()));
         let node_arg = if pure {

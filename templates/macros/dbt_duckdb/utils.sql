@@ -1,8 +1,11 @@
 {#- dbt-duckdb's versions of the cross-database macros, where DuckDB's
     SQL differs from the portable default. -#}
 
+{#- dbt-duckdb returns now() (with time zone); kiln's bundled DuckDB has no
+    ICU extension, without which a time zone timestamp cannot take part in
+    date arithmetic (dateadd on it would fail). kiln's times are UTC. -#}
 {% macro duckdb__current_timestamp() -%}
-    now()
+    now()::timestamp
 {%- endmacro %}
 
 {% macro duckdb__any_value(expression) -%}
