@@ -74,7 +74,7 @@ fn every_cross_database_macro_renders_and_runs_on_duckdb() {
         "db.duckdb",
         "select cast(plus_three_days as date)::varchar, cast(plus_a_month as date)::varchar, cast(plus_a_quarter as date)::varchar, \
          days_between, weeks_between, cast(month_start as date)::varchar, month_end::varchar, quarter_end::varchar, \
-         independence_day::varchar, a_string, a_timestamp::varchar, a_float, a_numeric::varchar, a_bigint, an_int, a_boolean, \
+         independence_day::varchar, a_string, a_timestamp::varchar, a_float::varchar, a_numeric::varchar, a_bigint, an_int, a_boolean, \
          safe_cast_int, cast_int, bool_text, hashed, concatenated, kiln_length, l_position, replaced, right_two, second_part, \
          literal_text, escaped, any_one, an_array::varchar, appended::varchar, concatenated_arrays::varchar, \
          has_now, has_backcompat_now, has_utc_now, powers_for_five from every_macro",
@@ -82,7 +82,7 @@ fn every_cross_database_macro_renders_and_runs_on_duckdb() {
     let expected = [
         "2024-02-02", "2024-02-29", "2024-04-15", "60", "2", "2024-05-01", "2024-02-29", "2024-03-31",
         "2024-07-04", "NULL", "2024-01-01 10:00:00", "1.5", "1.500000", "7", "7", "true", "12", "3",
-        "true", "9e8287435ae73a052c9459e215e46a28", "abc", "4", "3", "Kiln", "ln", "b", "its", "it''s", "1",
+        "true", "9e8287435ae73a052c9459e215e46a28", "abc", "4", "3", "Kiln", "ln", "b", "its", "it's", "1",
         "[1, 2]", "[1, 2]", "[1, 2]", "true", "true", "true", "3",
     ];
     assert_eq!(row[0], expected.map(String::from).to_vec());
@@ -134,7 +134,8 @@ fn api_column_and_relation_columns_behave_as_dbts() {
         ),
         (
             "models/described.sql",
-            "{% set cols = adapter.get_columns_in_relation(ref('base')) if execute else [] %}\n\
+            "-- depends_on: {{ ref('base') }}\n\
+             {% set cols = adapter.get_columns_in_relation(ref('base')) if execute else [] %}\n\
              select '{% for c in cols %}{{ c.name }}:{{ c.data_type }}:{{ c.is_string() }}{{ c.is_integer() }}{{ c.is_float() }}{{ c.is_number() }}{{ \",\" if not loop.last }}{% endfor %}' as described,\n\
              '{{ api.Column.create(\"x\", \"string\").data_type }}' as created,\n\
              '{{ api.Column(\"y\", \"varchar\", 20).data_type }}|{{ api.Column(\"y\", \"varchar\", 20).string_size() }}' as sized,\n\

@@ -54,11 +54,9 @@
             '{{ name | replace("'", "''") }}': '{{ type }}'{{ ', ' if not loop.last }}
         {%- endfor -%}
     {%- endset -%}
-    {#- The types dbt's CSV reader (agate) can give; it has no TIME and
-        reads `null` as NULL. -#}
+    {#- The types dbt's CSV reader (agate) can give: it has no TIME. -#}
     {{ return("read_csv('" ~ (path | replace("'", "''")) ~ "', header = true, delim = '" ~ delimiter ~ "'"
               ~ ", auto_type_candidates = ['BOOLEAN', 'BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE', 'VARCHAR']"
-              ~ ", nullstr = ['', 'null', 'NULL', 'Null']"
               ~ (", types = {" ~ types ~ "}" if column_types else "") ~ ")") }}
 {%- endmacro %}
 
