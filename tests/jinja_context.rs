@@ -269,3 +269,61 @@ fn graph_lists_nodes_when_executing() {
     );
     assert_eq!(p.inline("{{ flags.FULL_REFRESH }}"), "False");
 }
+
+/// The parts of dbt's context that packages and hooks read about the run.
+#[test]
+fn run_context_as_dbt_gives_it() {
+    let p = common::run_project(&[
+        (
+            "dbt_project.yml",
+            "name: proj\nprofile: proj\nconfig-version: 2\nvars:\n  greeting: \"{{ 'hel' ~ 'lo' }}\"\n",
+        ),
+        (
+            "models/context.sql",
+            "select '{{ selected_resources | join(\",\") }}' as selected, '{{ thread_id }}' as thread, \
+             '{{ invocation_args_dict.which }}' as which, '{{ dbt_metadata_envs.get(\"TEAM\") }}' as team, \
+             '{{ var(\"greeting\") }}' as greeting, '{{ config.meta_require(\"owner\") }}' as owner\n",
+        ),
+        (
+            "models/schema.yml",
+            "version: 2\nmodels:\n  - name: context\n    config:\n      meta:\n        owner: data-team\n",
+        ),
+        ("models/other.sql", "select 1 as id\n"),
+    ]);
+    let out = p
+        .kiln(&["run", "-s", "context"])
+        .env("DBT_ENV_CUSTOM_ENV_TEAM", "analytics")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        p.query("db.duckdb", "select selected, thread, which, team, greeting, owner from context"),
+        vec![vec![
+            "model.proj.context".to_string(),
+            "Thread-1".into(),
+            "run".into(),
+            "analytics".into(),
+            "hello".into(),
+            "data-team".into()
+        ]]
+    );
+}
+
+/// Macros take the arguments they do not name through `kwargs` and
+/// `varargs`, as in Jinja2; zip_strict refuses lists of different lengths.
+#[test]
+fn macros_collect_extra_arguments() {
+    let p = project();
+    p.write(
+        "macros/extra.sql",
+        "{% macro outer(a, b=[]) %}{{ return(adapter.dispatch('inner')(a, b, **kwargs)) }}{% endmacro %}\n\
+         {% macro default__inner(a, b) %}{{ return(a ~ ':' ~ kwargs.get('at_least', 'none') ~ ':' ~ (varargs | length)) }}{% endmacro %}\n\
+         {% macro many(a) %}{{ varargs | join('-') }}{% endmacro %}\n",
+    );
+    assert_eq!(p.inline("{{ outer(1, at_least=0.5) }} {{ outer(a=2) }}"), "1:0.5:0 2:none:0");
+    assert_eq!(p.inline("{{ many(1, 2, 3) }}"), "2-3");
+    assert_eq!(p.inline("{{ zip_strict([1, 2], ['a', 'b']) | list }}"), "[[1, 'a'], [2, 'b']]");
+    let (code, _, err) = p.run(&["compile", "--inline", "{{ zip_strict([1], [1, 2]) }}"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("different lengths"), "{err}");
+}

@@ -409,9 +409,15 @@ impl Object for DateTime {
                 Some((off, tz)) => Value::from(tz.name_at(*off, self.utc())),
                 None => Value::from(()),
             },
-            // Methods that stand for + and - (see dialect.rs).
-            "__add__" => add(&Value::from_dyn_object(self.clone()), args.first().unwrap_or(&Value::UNDEFINED))?,
-            "__sub__" => sub(&Value::from_dyn_object(self.clone()), args.first().unwrap_or(&Value::UNDEFINED))?,
+            // + and - as methods (kiln's earlier spelling, kept working).
+            "__add__" | "add" | "plus" => add(
+                &Value::from_dyn_object(self.clone()),
+                args.first().unwrap_or(&Value::UNDEFINED),
+            )?,
+            "__sub__" | "minus" => sub(
+                &Value::from_dyn_object(self.clone()),
+                args.first().unwrap_or(&Value::UNDEFINED),
+            )?,
             _ => return Err(Error::from(ErrorKind::UnknownMethod)),
         })
     }
