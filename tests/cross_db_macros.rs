@@ -161,3 +161,38 @@ fn api_column_and_relation_columns_behave_as_dbts() {
     assert_eq!(row[5], "5::integer");
     assert_eq!(row[6], "one INTEGER");
 }
+
+/// dbt-duckdb's current_timestamp() is a timestamp with time zone; date
+/// arithmetic, truncation, parts and casts on it work as with ICU (in UTC),
+/// though the bundled DuckDB has no ICU.
+#[test]
+fn time_zone_timestamps_take_part_in_date_arithmetic() {
+    let p = run_project(&[(
+        "models/recent.sql",
+        "{{ config(materialized='table') }}\nselect\n\
+           {{ dbt.dateadd('hour', -23, dbt.current_timestamp()) }} as yesterday_ish,\n\
+           cast({{ dbt.dateadd('day', 1, \"timestamptz '2024-01-31 10:00:00+00'\") }} as date)::varchar as next_day,\n\
+           (timestamptz '2024-01-31 10:00:00+00' + interval 1 month)::varchar as next_month,\n\
+           date_trunc('month', timestamptz '2024-05-17 10:11:12+00')::varchar as month_start,\n\
+           date_part('hour', timestamptz '2024-05-17 10:11:12+00') as the_hour,\n\
+           date_diff('day', timestamptz '2024-01-01 23:00:00+00', timestamptz '2024-01-03 01:00:00+00') as days,\n\
+           current_date = cast(now() as date) as today_matches\n",
+    )]);
+    p.ok(&["run"]);
+    assert_eq!(
+        p.query(
+            "db.duckdb",
+            "select typeof(yesterday_ish), yesterday_ish::timestamp < now()::timestamp, next_day, next_month, month_start, the_hour, days, today_matches from recent"
+        ),
+        vec![vec![
+            "TIMESTAMP WITH TIME ZONE".to_string(),
+            "true".into(),
+            "2024-02-01".into(),
+            "2024-02-29 10:00:00+00".into(),
+            "2024-05-01 00:00:00+00".into(),
+            "10".into(),
+            "2".into(),
+            "true".into()
+        ]]
+    );
+}

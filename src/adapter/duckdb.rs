@@ -17,6 +17,23 @@ use crate::project::Target;
 
 pub struct DuckDbAdapter {
     root: Mutex<duckdb::Connection>,
+    /// Closed after `root` (fields drop in order); connections opened from
+    /// it keep the database alive until they close.
+    _database: RawDatabase,
+}
+
+/// The C handle of an open database, closed on drop.
+struct RawDatabase(duckdb::ffi::duckdb_database);
+
+// SAFETY: a DuckDB database handle may be used and closed from any thread.
+unsafe impl Send for RawDatabase {}
+unsafe impl Sync for RawDatabase {}
+
+impl Drop for RawDatabase {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from duckdb_open_ext and is closed once.
+        unsafe { duckdb::ffi::duckdb_close(&mut self.0) };
+    }
 }
 
 fn db_err(e: duckdb::Error) -> DbError {
@@ -35,15 +52,17 @@ fn sql_literal(s: &str) -> String {
 impl DuckDbAdapter {
     /// A fresh, empty in-memory database (unit tests run in one of these).
     pub fn in_memory() -> Result<DuckDbAdapter> {
+        let (conn, database) = open_connection(None)?;
         Ok(DuckDbAdapter {
-            root: Mutex::new(open_connection(None)?),
+            root: Mutex::new(conn),
+            _database: database,
         })
     }
 
     /// Opens the target's database and applies its extensions, settings and attachments.
     pub fn open(target: &Target) -> Result<DuckDbAdapter> {
         let path = target.duckdb_path();
-        let conn = open_connection(path.as_deref())?;
+        let (conn, database) = open_connection(path.as_deref())?;
         let setup = setup_sql(target)?;
         if !setup.is_empty() {
             conn.execute_batch(&setup).map_err(|e| {
@@ -54,33 +73,77 @@ impl DuckDbAdapter {
         }
         Ok(DuckDbAdapter {
             root: Mutex::new(conn),
+            _database: database,
         })
     }
 }
 
-fn open_connection(path: Option<&Path>) -> Result<duckdb::Connection> {
-    match path {
-        Some(p) => {
-            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                if !dir.is_dir() {
-                    return Err(Error::new(format!(
-                        "the directory of the database file {} does not exist",
-                        p.display()
-                    ))
-                    .note("create it, or change `path:` in profiles.yml"));
-                }
-            }
-            duckdb::Connection::open(p).map_err(|e| {
-                Error::new(format!(
-                    "could not open DuckDB database {}: {e}",
-                    p.display()
-                ))
-                .note("is another process holding it open for writing?")
-            })
+/// Opens the database through DuckDB's C API (so that kiln can add its
+/// time zone casts, which need a raw connection), then as a duckdb-rs
+/// connection.
+fn open_connection(path: Option<&Path>) -> Result<(duckdb::Connection, RawDatabase)> {
+    use duckdb::ffi;
+    if let Some(dir) = path
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if !dir.is_dir() {
+            return Err(Error::new(format!(
+                "the directory of the database file {} does not exist",
+                dir.join(path.and_then(Path::file_name).unwrap_or_default()).display()
+            ))
+            .note("create it, or change `path:` in profiles.yml"));
         }
-        None => duckdb::Connection::open_in_memory()
-            .map_err(|e| Error::new(format!("could not open DuckDB: {e}"))),
     }
+    let c_path = match path {
+        Some(p) => Some(
+            std::ffi::CString::new(p.to_string_lossy().as_bytes())
+                .map_err(|_| Error::new(format!("the database path {} holds a NUL byte", p.display())))?,
+        ),
+        None => None,
+    };
+    let mut db: ffi::duckdb_database = std::ptr::null_mut();
+    let mut err: *mut std::os::raw::c_char = std::ptr::null_mut();
+    // SAFETY: the path is a valid C string (or NULL for in memory), the
+    // out-pointers are valid, and an error string is freed with duckdb_free.
+    let state = unsafe {
+        ffi::duckdb_open_ext(
+            c_path.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+            &mut db,
+            std::ptr::null_mut(),
+            &mut err,
+        )
+    };
+    if state != ffi::DuckDBSuccess {
+        let message = if err.is_null() {
+            "unknown error".to_string()
+        } else {
+            // SAFETY: DuckDB set `err` to a NUL-terminated string it allocated.
+            let m = unsafe { std::ffi::CStr::from_ptr(err) }.to_string_lossy().to_string();
+            unsafe { ffi::duckdb_free(err.cast()) };
+            m
+        };
+        return Err(match path {
+            Some(p) => Error::new(format!(
+                "could not open DuckDB database {}: {message}",
+                p.display()
+            ))
+            .note("is another process holding it open for writing?"),
+            None => Error::new(format!("could not open DuckDB: {message}")),
+        });
+    }
+    let database = RawDatabase(db);
+    if let Err(e) = crate::adapter::duckdb_tz::register_casts(db) {
+        crate::output::debug(&format!("time zone casts not added: {e}"));
+    }
+    // SAFETY: `db` is open, and `database` closes it only after this
+    // connection and every clone of it are done with the handle.
+    let conn = unsafe { duckdb::Connection::open_from_raw(db) }
+        .map_err(|e| Error::new(format!("could not open DuckDB: {e}")))?;
+    if let Err(e) = crate::adapter::duckdb_tz::register_functions(&conn) {
+        crate::output::debug(&format!("time zone functions not added: {e}"));
+    }
+    Ok((conn, database))
 }
 
 /// SQL that loads extensions, applies settings and attaches databases.

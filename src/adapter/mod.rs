@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod duckdb;
+pub mod duckdb_tz;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,11 +1,10 @@
 {#- dbt-duckdb's versions of the cross-database macros, where DuckDB's
     SQL differs from the portable default. -#}
 
-{#- dbt-duckdb returns now() (with time zone); kiln's bundled DuckDB has no
-    ICU extension, without which a time zone timestamp cannot take part in
-    date arithmetic (dateadd on it would fail). kiln's times are UTC. -#}
+{#- A timestamp with time zone, as dbt-duckdb's (kiln adds the date
+    arithmetic on it that DuckDB leaves to ICU: see adapter/duckdb_tz.rs). -#}
 {% macro duckdb__current_timestamp() -%}
-    now()::timestamp
+    now()
 {%- endmacro %}
 
 {% macro duckdb__any_value(expression) -%}
