@@ -98,3 +98,23 @@ fn compile_runs_introspective_queries() {
     let compiled = p.read("target/compiled/proj/models/palette.sql");
     assert!(compiled.contains("'blue,red' as names"), "{compiled}");
 }
+
+/// selectors.yml may use env_var() and var(), as in dbt.
+#[test]
+fn selectors_yml_renders_jinja() {
+    let p = run_project(&[
+        ("models/a.sql", "select 1 as id\n"),
+        ("models/b.sql", "select 2 as id\n"),
+        (
+            "selectors.yml",
+            "selectors:\n  - name: chosen\n    definition: \"{{ env_var('PICK', 'a') }}\"\n",
+        ),
+    ]);
+    let out = p
+        .kiln(&["ls", "--selector", "chosen", "--output", "name"])
+        .env("PICK", "b")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "b");
+}

@@ -182,8 +182,13 @@ impl Session {
             &project.dir.join("selectors.yml"),
             Path::new("selectors.yml"),
         )? {
-            Some((_, doc)) => selectors_yml::parse_file(&doc)
-                .map_err(|e| e.or_at(|| crate::error::Location::file("selectors.yml")))?,
+            // Jinja in selectors.yml (env_var, var) is rendered, as by dbt.
+            Some((text, doc)) => selectors_yml::parse_file(&project.renderer.render_value(
+                &doc,
+                Path::new("selectors.yml"),
+                &text,
+            )?)
+            .map_err(|e| e.or_at(|| crate::error::Location::file("selectors.yml")))?,
             None => Vec::new(),
         };
         Ok(Session {

@@ -76,7 +76,7 @@ struct Spec {
 
 fn read_spec(dir: &Path) -> Result<Option<Spec>> {
     for file in ["packages.yml", "dependencies.yml"] {
-        if let Some((_, doc)) = yaml::read_optional(&dir.join(file), Path::new(file))? {
+        if let Some((text, doc)) = yaml::read_optional(&dir.join(file), Path::new(file))? {
             let entries = doc
                 .get("packages")
                 .and_then(Json::as_array)
@@ -85,6 +85,12 @@ fn read_spec(dir: &Path) -> Result<Option<Spec>> {
             let hash = sha1_smol::Sha1::from(Json::Array(entries.clone()).to_string())
                 .digest()
                 .to_string();
+            // As dbt: `env_var()` works in packages.yml (private git tokens).
+            let renderer = crate::jinja::yaml_render::YamlRenderer::new(Json::Null, None);
+            let entries = match renderer.render_value(&Json::Array(entries), Path::new(file), &text)? {
+                Json::Array(list) => list,
+                _ => Vec::new(),
+            };
             return Ok(Some(Spec {
                 file,
                 entries,
