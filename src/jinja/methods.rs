@@ -109,24 +109,31 @@ fn arg(args: &[Value], i: usize, method: &str) -> Result<Value, Error> {
     })
 }
 
+/// Indexing, iteration and length of a sequence kept in `self.0: Mutex<Vec<Value>>`.
+macro_rules! mutable_seq_access {
+    () => {
+        fn repr(self: &Arc<Self>) -> ObjectRepr {
+            ObjectRepr::Seq
+        }
+
+        fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+            let items = lock(&self.0);
+            let idx = index_arg(items.len(), key.as_i64()?)?;
+            items.get(idx).cloned()
+        }
+
+        fn enumerate(self: &Arc<Self>) -> Enumerator {
+            Enumerator::Values(lock(&self.0).clone())
+        }
+
+        fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+            Some(lock(&self.0).len())
+        }
+    };
+}
+
 impl Object for List {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Seq
-    }
-
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let items = lock(&self.0);
-        let idx = index_arg(items.len(), key.as_i64()?)?;
-        items.get(idx).cloned()
-    }
-
-    fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.items())
-    }
-
-    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(lock(&self.0).len())
-    }
+    mutable_seq_access!();
 
     fn call_method(
         self: &Arc<Self>,
@@ -493,23 +500,7 @@ impl PySet {
 }
 
 impl Object for PySet {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Seq
-    }
-
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let items = lock(&self.0);
-        let idx = index_arg(items.len(), key.as_i64()?)?;
-        items.get(idx).cloned()
-    }
-
-    fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.items())
-    }
-
-    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(lock(&self.0).len())
-    }
+    mutable_seq_access!();
 
     fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<std::cmp::Ordering> {
         let other = other.downcast::<PySet>()?;
