@@ -327,3 +327,19 @@ fn macros_collect_extra_arguments() {
     assert_eq!(code, 2);
     assert!(err.contains("different lengths"), "{err}");
 }
+
+/// Jinja2 lets a macro argument's default read the arguments before it
+/// (`{% macro generate_source(schema_name, name=schema_name) %}` in codegen).
+#[test]
+fn macro_defaults_may_read_earlier_arguments() {
+    let p = project();
+    p.write(
+        "macros/defaults.sql",
+        "{% macro choose(schema_name, name=schema_name, other='x') -%}\n[{{ name }}|{{ other }}]\n{%- endmacro %}\n\
+         {% macro shout(a, b=a ~ '!') %}<{{ b }}>{% endmacro %}\n",
+    );
+    assert_eq!(
+        p.inline("{{ choose('s1') }} {{ choose('s1', name='n') }} {{ choose('s1', 'n2', other='o') }} {{ shout('q') }} {{ shout('q', none) }}"),
+        "[s1|x] [n|x] [n2|o] <q!> <None>"
+    );
+}

@@ -14,6 +14,9 @@ pub trait Visitor {
     fn call(&mut self, _c: &ast::Call<'_>) -> bool {
         true
     }
+
+    /// A `{% macro %}` definition, before its defaults and body are walked.
+    fn macro_def(&mut self, _m: &ast::Macro<'_>) {}
 }
 
 pub fn walk_stmts(stmts: &[ast::Stmt<'_>], v: &mut dyn Visitor) {
@@ -66,6 +69,7 @@ pub fn walk_stmt(stmt: &ast::Stmt<'_>, v: &mut dyn Visitor) {
         }
         Block(b) => walk_stmts(&b.body, v),
         Macro(m) => {
+            v.macro_def(m);
             for d in &m.defaults {
                 walk_expr(d, v);
             }

@@ -23,8 +23,9 @@ pub fn rewrite(source: &str) -> String {
     } else {
         source.to_string()
     };
-    if may_do_date_arithmetic(&rewritten) {
-        rewrite_arithmetic(&rewritten)
+    let arithmetic = may_do_date_arithmetic(&rewritten);
+    if arithmetic || rewritten.contains("macro") {
+        rewrite_ast(&rewritten, arithmetic)
     } else {
         rewritten
     }
@@ -33,6 +34,10 @@ pub fn rewrite(source: &str) -> String {
 /// The function `a + b` and `a - b` become in templates that work with
 /// dates (registered on the environment).
 pub const ARITH_FN: &str = "__kiln_arith";
+
+/// Stands for "not given" in a macro argument whose default is computed
+/// from the arguments before it (see [`rewrite_ast`]).
+const NOT_GIVEN: &str = "__kiln_not_given__";
 
 /// Python adds and subtracts datetimes and timedeltas; minijinja has no
 /// operators for such objects. Templates that mention dates are few, so
@@ -43,18 +48,45 @@ fn may_do_date_arithmetic(source: &str) -> bool {
         .any(|w| source.contains(w))
 }
 
-/// Every `a + b` / `a - b` becomes `__kiln_arith('+', a, b)`, which does
-/// Python's date arithmetic or Jinja's own. Spans from minijinja's parser
-/// say where each operand is; a source that does not parse is left for
-/// minijinja to report.
-fn rewrite_arithmetic(source: &str) -> String {
+/// Rewrites that need the parsed template (spans from minijinja's parser
+/// say where each part is; a source that does not parse is left for
+/// minijinja to report):
+/// - with `arithmetic`, every `a + b` / `a - b` becomes
+///   `__kiln_arith('+', a, b)`, which does Python's date arithmetic or
+///   Jinja's own;
+/// - a macro argument whose default reads an earlier argument
+///   (`{% macro f(schema, name=schema) %}`, as Jinja2 allows and packages
+///   use) gets a placeholder default, and the macro body starts by setting
+///   it from the real default when it was not given.
+fn rewrite_ast(source: &str, arithmetic: bool) -> String {
+    use crate::jinja::ast_walk::{walk_expr, walk_stmt, Visitor};
     use minijinja::machinery::ast;
     struct Finder<'s> {
         source: &'s str,
+        arithmetic: bool,
         edits: Vec<(usize, usize, String)>,
     }
-    impl crate::jinja::ast_walk::Visitor for Finder<'_> {
+    #[derive(Default)]
+    struct Names(Vec<String>);
+    impl Visitor for Names {
         fn expr(&mut self, e: &ast::Expr<'_>) -> bool {
+            if let ast::Expr::Var(v) = e {
+                self.0.push(v.id.to_string());
+            }
+            true
+        }
+    }
+    fn span_text(src: &str, e: &ast::Expr<'_>) -> String {
+        let s = e.span();
+        src.get(s.start_offset as usize..s.end_offset as usize)
+            .unwrap_or_default()
+            .to_string()
+    }
+    impl Visitor for Finder<'_> {
+        fn expr(&mut self, e: &ast::Expr<'_>) -> bool {
+            if !self.arithmetic {
+                return true;
+            }
             let ast::Expr::BinOp(b) = e else { return true };
             let op = match b.op {
                 ast::BinOpKind::Add => '+',
@@ -82,16 +114,60 @@ fn rewrite_arithmetic(source: &str) -> String {
             self.edits.push((end, end, ")".into()));
             true
         }
+
+        fn macro_def(&mut self, m: &ast::Macro<'_>) {
+            let names: Vec<&str> = m
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::Expr::Var(v) => v.id,
+                    _ => "",
+                })
+                .collect();
+            let first_default = names.len().saturating_sub(m.defaults.len());
+            let mut inits = String::new();
+            let mut after_signature = 0;
+            for (j, d) in m.defaults.iter().enumerate() {
+                after_signature = after_signature.max(d.span().end_offset as usize);
+                let name = names.get(first_default + j).copied().unwrap_or_default();
+                let mut read = Names::default();
+                walk_expr(d, &mut read);
+                let earlier = &names[..first_default + j];
+                if name.is_empty() || !read.0.iter().any(|v| earlier.contains(&v.as_str())) {
+                    continue;
+                }
+                let s = d.span();
+                let text = span_text(self.source, d);
+                self.edits.push((s.start_offset as usize, s.end_offset as usize, format!("'{NOT_GIVEN}'")));
+                inits.push_str(&format!(
+                    "{{% if {name} == '{NOT_GIVEN}' %}}{{% set {name} = {text} %}}{{% endif %}}"
+                ));
+            }
+            if inits.is_empty() {
+                return;
+            }
+            // Right after the tag; a `-%}` that trims what follows keeps doing so.
+            let Some(close) = self.source[after_signature..].find("%}").map(|i| after_signature + i)
+            else {
+                return;
+            };
+            if self.source[..close].ends_with('-') {
+                inits.truncate(inits.len() - 2);
+                inits.push_str("-%}");
+            }
+            self.edits.push((close + 2, close + 2, inits));
+        }
     }
-    let Ok(tree) = minijinja::machinery::parse(source, "<arithmetic>", SyntaxConfig::default())
+    let Ok(tree) = minijinja::machinery::parse(source, "<template>", SyntaxConfig::default())
     else {
         return source.to_string();
     };
     let mut finder = Finder {
         source,
+        arithmetic,
         edits: Vec::new(),
     };
-    crate::jinja::ast_walk::walk_stmt(&tree, &mut finder);
+    walk_stmt(&tree, &mut finder);
     apply_edits(source, finder.edits)
 }
 
