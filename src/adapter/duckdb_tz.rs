@@ -319,6 +319,58 @@ impl VScalar for NamedPart {
     }
 }
 
+/// `timezone(zone, ts)` (what `ts AT TIME ZONE zone` calls): a wall time in
+/// `zone` becomes an instant, and an instant becomes the wall time in `zone`.
+struct AtZone;
+
+fn zone_of(name: &str) -> Result<jiff::tz::TimeZone, Failure> {
+    jiff::tz::TimeZone::get(name).map_err(|_| format!("unknown time zone '{name}'").into())
+}
+
+impl VScalar for AtZone {
+    type State = ();
+
+    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+        let to_instant = input.flat_vector(1).logical_type().id() == LogicalTypeId::Timestamp;
+        let (zones, ts) = (column!(input, 0, duckdb_string_t), column!(input, 1, i64));
+        each_row(input, output, |r| {
+            let mut name = zones[r];
+            let zone = zone_of(&DuckString::new(&mut name).as_str())?;
+            let micros = ts[r];
+            let secs = micros.div_euclid(1_000_000);
+            let offset = if to_instant {
+                // The wall time's offset in the zone (gaps and folds as ICU: the earlier).
+                let wall = to_datetime(micros)?;
+                let civil = jiff::civil::DateTime::new(
+                    wall.year() as i16,
+                    wall.month() as i8,
+                    wall.day() as i8,
+                    wall.hour() as i8,
+                    wall.minute() as i8,
+                    wall.second() as i8,
+                    0,
+                )?;
+                let instant = zone.to_ambiguous_timestamp(civil).compatible()?;
+                secs - instant.as_second()
+            } else {
+                zone.to_offset(jiff::Timestamp::from_second(secs)?).seconds() as i64
+            };
+            Ok(if to_instant {
+                micros - offset * 1_000_000
+            } else {
+                micros + offset * 1_000_000
+            })
+        })
+    }
+
+    fn signatures() -> Vec<ScalarFunctionSignature> {
+        vec![
+            ScalarFunctionSignature::exact(vec![varchar(), LogicalTypeId::Timestamp.into()], tz()),
+            ScalarFunctionSignature::exact(vec![varchar(), tz()], LogicalTypeId::Timestamp.into()),
+        ]
+    }
+}
+
 /// `current_date`, `today()`: the UTC date now.
 struct Today;
 
@@ -349,6 +401,7 @@ pub fn register_functions(conn: &duckdb::Connection) -> duckdb::Result<()> {
     for part in ["year", "month", "day", "hour", "minute", "second", "quarter", "week", "dayofweek", "dayofyear"] {
         conn.register_scalar_function_with_state::<NamedPart>(part, &part.to_string())?;
     }
+    conn.register_scalar_function::<AtZone>("timezone")?;
     conn.register_scalar_function::<Today>("current_date")?;
     conn.register_scalar_function::<Today>("today")?;
     conn.register_scalar_function::<Plus>("+")?;
