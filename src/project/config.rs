@@ -129,13 +129,20 @@ pub fn normalize_key(key: &str) -> String {
     }
 }
 
-/// A config value in its canonical shape (tags and hooks as lists).
+/// A config value in its canonical shape (tags and hooks as lists; the
+/// text a Jinja expression renders to, `True` or `false`, as a boolean for
+/// keys that are booleans, as dbt's config validation turns it).
 pub fn normalize_value(key: &str, value: Json) -> Json {
     match key {
         "tags" | "pre-hook" | "post-hook" | "packages" => match value {
             Json::Null => Json::Array(Vec::new()),
             Json::Array(_) => value,
             other => Json::Array(vec![other]),
+        },
+        "enabled" | "full_refresh" | "store_failures" | "quote_columns" => match &value {
+            Json::String(s) if s.eq_ignore_ascii_case("true") => Json::Bool(true),
+            Json::String(s) if s.eq_ignore_ascii_case("false") => Json::Bool(false),
+            _ => value,
         },
         _ => value,
     }
