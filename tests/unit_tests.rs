@@ -370,3 +370,29 @@ fn test_type_selects_unit_or_data_tests() {
     p.ok(&["test", "-s", "test_type:data"]);
     assert_eq!(p.results().len(), 1);
 }
+
+/// `expect: rows: []` expects no rows at all (as dbt), and `overrides:
+/// macros:` may name a package's macro (`pkg.macro`).
+#[test]
+fn empty_expectations_and_package_macro_overrides() {
+    let p = run_project(&[
+        ("models/stg.sql", STG),
+        (
+            "models/big.sql",
+            "select * from {{ ref('stg') }} where amount > {{ limits.threshold() }}",
+        ),
+        ("dbt_packages/limits/dbt_project.yml", "name: limits\nconfig-version: 2\n"),
+        (
+            "dbt_packages/limits/macros/threshold.sql",
+            "{% macro threshold() %}1000{% endmacro %}\n",
+        ),
+        (
+            "models/unit.yml",
+            "version: 2\nunit_tests:\n  - name: nothing_is_big\n    model: big\n    given:\n      - input: ref('stg')\n        rows:\n          - {id: 1, name: a, amount: 5}\n    expect:\n      rows: []\n\
+             \x20 - name: low_threshold\n    model: big\n    overrides:\n      macros:\n        limits.threshold: 1\n    given:\n      - input: ref('stg')\n        rows:\n          - {id: 1, name: a, amount: 5}\n    expect:\n      rows:\n        - {id: 1}\n",
+        ),
+    ]);
+    let err = p.ok(&["test"]);
+    assert_eq!(p.verdict("nothing_is_big").0, "pass", "{err}");
+    assert_eq!(p.verdict("low_threshold").0, "pass", "{err}");
+}

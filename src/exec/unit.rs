@@ -24,6 +24,8 @@ use crate::manifest::unit_tests::{Fixture, Input, Rows};
 use crate::manifest::{Manifest, Node, ResourceType};
 
 const EXPECTED: &str = "__dbt_unit_expected";
+/// The one column of an expectation of no rows at all (`rows: []`).
+const NO_COLUMNS: &str = "__kiln_no_expected_columns";
 const ACTUAL: &str = "__dbt_unit_actual";
 
 /// Resolves a model's refs and sources to its fixture tables.
@@ -207,6 +209,13 @@ fn fixture_sql(
                 out.push((col.clone(), values));
             }
         }
+    }
+    if out.is_empty() && rows.is_empty() {
+        // `rows: []`: no rows expected, whatever the columns (as dbt allows).
+        return Ok(format!(
+            "create table {name} as select null as {} where false",
+            quote_identifier(NO_COLUMNS)
+        ));
     }
     if out.is_empty() {
         return Err(format!("the rows for {} name no columns", f.label));
@@ -515,8 +524,18 @@ fn compare(conn: &mut dyn Connection) -> Result<Option<(String, i64)>, String> {
             .map(|(_, cols)| cols.into_iter().map(|c| (c.name, c.data_type)).collect())
             .unwrap_or_default())
     };
-    let expected_cols = columns(EXPECTED)?;
+    let mut expected_cols = columns(EXPECTED)?;
     let actual_cols = columns(ACTUAL)?;
+    if expected_cols.iter().any(|(n, _)| n == NO_COLUMNS) {
+        // Nothing expected: compare on the model's own columns.
+        expected_cols = actual_cols.clone();
+        conn.execute(&format!(
+            "create or replace table {} as select * from {} where false",
+            quote_identifier(EXPECTED),
+            quote_identifier(ACTUAL)
+        ))
+        .map_err(|e| format!("comparing rows: {}", e.message))?;
+    }
     let mut select_actual = Vec::new();
     let mut select_expected = Vec::new();
     for (name, _) in &expected_cols {

@@ -421,6 +421,15 @@ struct PackageNamespace {
 
 impl Object for PackageNamespace {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        // A unit test's override of `pkg.macro` (overrides: macros:).
+        if let Some(v) = self
+            .ctx
+            .scope
+            .extra
+            .get(&format!("{}.{}", self.package, key.as_str()?))
+        {
+            return Some(v.clone());
+        }
         let macros = &self.ctx.jinja().macros;
         macros
             .in_package(&self.package, key.as_str()?)
