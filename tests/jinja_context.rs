@@ -343,3 +343,17 @@ fn macro_defaults_may_read_earlier_arguments() {
         "[s1|x] [n|x] [n2|o] <q!> <None>"
     );
 }
+
+/// `{% call(args) %}`: the macro calls caller() with arguments, as in Jinja2.
+#[test]
+fn call_blocks_whose_caller_takes_arguments() {
+    let p = project();
+    p.write(
+        "macros/each_user.sql",
+        "{% macro each_user(users) -%}\n{% for u in users %}[{{ caller(u, loop.index) }}]{% endfor %}\n{%- endmacro %}\n",
+    );
+    assert_eq!(
+        p.inline("{% call(name, i) each_user(['ann', 'bob']) %}{{ i }}:{{ name | upper }}{% endcall %}"),
+        "[1:ANN][2:BOB]"
+    );
+}

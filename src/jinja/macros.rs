@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use minijinja::machinery::{ast, parse};
@@ -306,6 +307,42 @@ pub struct MacroFn {
     pub idx: usize,
 }
 
+/// A `{% call(args) %}` body that takes arguments. It belongs to the
+/// calling render, whose state is suspended in [`MacroFn::call`] while the
+/// macro renders (in a render of its own), so calling it re-enters that
+/// state, as Jinja2 would. It may be called only while that call is in
+/// progress and on its thread; after, it reports an error.
+#[derive(Debug)]
+struct LiveCaller {
+    caller: Value,
+    /// The calling render's `State`, lifetimes erased.
+    state: *mut (),
+    alive: Arc<AtomicBool>,
+    thread: std::thread::ThreadId,
+}
+
+// SAFETY: the pointer is only dereferenced on the thread that made it, while
+// the render that owns the state is suspended in MacroFn::call (both
+// checked in `call`).
+unsafe impl Send for LiveCaller {}
+unsafe impl Sync for LiveCaller {}
+
+impl Object for LiveCaller {
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        if !self.alive.load(Ordering::SeqCst) || std::thread::current().id() != self.thread {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "caller() was called after its `{% call %}` block ended",
+            ));
+        }
+        // SAFETY: `alive` and the thread check say MacroFn::call is still on
+        // this thread's stack, holding the state borrowed and unused while the
+        // macro renders; the caller's macro runs on it as in its own render.
+        let outer = unsafe { &mut *(self.state as *mut State<'_, '_>) };
+        self.caller.call(outer, args)
+    }
+}
+
 /// The value of a `{% call %}` body, rendered by the caller before the macro
 /// runs. A failure is kept and raised only if the macro calls `caller()`.
 #[derive(Debug)]
@@ -322,8 +359,12 @@ impl Object for RenderedCaller {
 impl Object for MacroFn {
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         let ctx = Ctx::from_state(state)?;
-        let args = render_caller_eagerly(state, args)?;
-        ctx.call_macro(self.idx, &args)
+        let alive = Arc::new(AtomicBool::new(true));
+        let args = pass_caller(state, args, &alive)?;
+        let result = ctx.call_macro(self.idx, &args);
+        // The caller's render may not be entered any more.
+        alive.store(false, Ordering::SeqCst);
+        result
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
@@ -335,8 +376,13 @@ impl Object for MacroFn {
 }
 
 /// Replaces a `caller` keyword argument (a `{% call %}` body, which belongs to
-/// the calling render) by its rendered value.
-fn render_caller_eagerly(state: &mut State<'_, '_>, args: &[Value]) -> Result<Vec<Value>, Error> {
+/// the calling render): a body that takes no arguments is rendered now; one
+/// that takes arguments (`{% call(row) %}`) becomes a [`LiveCaller`].
+fn pass_caller(
+    state: &mut State<'_, '_>,
+    args: &[Value],
+    alive: &Arc<AtomicBool>,
+) -> Result<Vec<Value>, Error> {
     let Some(last) = args.last() else {
         return Ok(Vec::new());
     };
@@ -357,10 +403,16 @@ fn render_caller_eagerly(state: &mut State<'_, '_>, args: &[Value]) -> Result<Ve
                 .unwrap_or(0)
                 > 0;
             if takes_args {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    "`{% call(args) %}` blocks that take arguments are not supported by kiln; pass the values as macro arguments instead",
+                pairs.push((
+                    key.to_string(),
+                    Value::from_object(LiveCaller {
+                        caller: v,
+                        state: state as *mut State<'_, '_> as *mut (),
+                        alive: alive.clone(),
+                        thread: std::thread::current().id(),
+                    }),
                 ));
+                continue;
             }
             let rendered = v
                 .call(state, &[])
