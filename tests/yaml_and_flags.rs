@@ -118,3 +118,26 @@ fn selectors_yml_renders_jinja() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "b");
 }
+
+/// Statements carry dbt's query comment, which dbt_project.yml may change
+/// or turn off.
+#[test]
+fn query_comments_as_dbt_project_yml_says() {
+    let p = run_project(&[("models/a.sql", "select 1 as id\n")]);
+    p.ok(&["run"]);
+    let ran = p.read("target/run/proj/models/a.sql");
+    assert!(
+        ran.starts_with(r#"/* {"app": "dbt", "dbt_version": "#) && ran.contains(r#""node_id": "model.proj.a"} */"#),
+        "{ran}"
+    );
+    p.write(
+        "dbt_project.yml",
+        "name: proj\nprofile: proj\nconfig-version: 2\nquery-comment:\n  comment: \"run by {{ target.name }} for {{ this.identifier }}\"\n  append: true\n",
+    );
+    p.ok(&["run"]);
+    let ran = p.read("target/run/proj/models/a.sql");
+    assert!(ran.trim_end().ends_with("/* run by dev for a */"), "{ran}");
+    p.write("dbt_project.yml", "name: proj\nprofile: proj\nconfig-version: 2\nquery-comment: null\n");
+    p.ok(&["run"]);
+    assert!(!p.read("target/run/proj/models/a.sql").contains("/*"));
+}

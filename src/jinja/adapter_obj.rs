@@ -253,6 +253,7 @@ pub fn adapter_method(
             let Some(db) = db else {
                 return Err(no_database(method));
             };
+            let sql = crate::jinja::query_comment::apply(&ctx.scope, &ctx.package, &sql);
             let mut conn = db.conn();
             ctx.scope
                 .executed

@@ -18,6 +18,7 @@ pub mod errors;
 pub mod macros;
 pub mod methods;
 pub mod modules;
+pub mod query_comment;
 pub mod relation;
 pub mod yaml_render;
 
@@ -58,6 +59,8 @@ pub struct Jinja {
     pub selected: std::sync::OnceLock<Value>,
     /// `invocation_args_dict`: the command line as dbt describes it.
     pub invocation_args: std::sync::OnceLock<Value>,
+    /// dbt_project.yml `query-comment:`, put on the statements nodes run.
+    pub query_comment: query_comment::QueryComment,
 }
 
 /// What a Jinja runtime is built from.
@@ -69,6 +72,7 @@ pub struct JinjaConfig<'a> {
     pub dispatch: HashMap<String, Vec<String>>,
     pub macro_files: Vec<MacroFile<'a>>,
     pub flags: Json,
+    pub query_comment: query_comment::QueryComment,
 }
 
 impl Jinja {
@@ -116,6 +120,7 @@ impl Jinja {
             naming_memo: Default::default(),
             selected: Default::default(),
             invocation_args: Default::default(),
+            query_comment: config.query_comment,
         })
     }
 

@@ -594,6 +594,15 @@ fn build_jinja(project: &Project) -> Result<Jinja> {
         dispatch,
         macro_files,
         flags: project.flags.clone(),
+        query_comment: crate::jinja::query_comment::QueryComment::from_config(
+            project
+                .root()
+                .project
+                .query_comment
+                .as_ref()
+                .map(|y| crate::project::yaml::to_json(y))
+                .as_ref(),
+        ),
     })
 }
 

@@ -72,8 +72,13 @@ pub struct DbtProject {
     pub require_dbt_version: Option<VersionSpec>,
     #[serde(default)]
     pub flags: Mapping,
-    #[serde(default)]
+    /// Some(Null) for an explicit `query-comment: null` (comments off).
+    #[serde(default, deserialize_with = "explicit_null")]
     pub query_comment: Option<Yaml>,
+}
+
+fn explicit_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Yaml>, D::Error> {
+    Yaml::deserialize(d).map(Some)
 }
 
 /// on-run-start / on-run-end: a string or a list of strings.
