@@ -737,7 +737,13 @@ impl Object for FuncValue {
             }
             Func::Render => {
                 let text = str_arg(pos.first(), "render() needs a string")?;
-                crate::jinja::render_in_scope(&ctx.scope, &ctx.package, "render()", &text)
+                // Hooks and config values render as the node's own code
+                // would: its package's macros are in reach.
+                let package = match &scope.node {
+                    Some(n) => n.package.as_str(),
+                    None => &ctx.package,
+                };
+                crate::jinja::render_in_scope(&ctx.scope, package, "render()", &text)
                     .map(Value::from)
             }
             Func::Adapter => Err(Error::new(

@@ -146,6 +146,15 @@ fn render_properties(
     if let Json::Object(m) = renderer.render_value(&Json::Object(props.meta.clone()), display, text)? {
         props.meta = m;
     }
+    // Column data types may be Jinja too (`{{ 'UInt8' if target.type == ... }}`).
+    for col in &mut props.columns {
+        if let Some(t) = col.data_type.as_ref().filter(|t| t.contains("{{") || t.contains("{%")) {
+            col.data_type = renderer
+                .render_string(t, display, text)?
+                .as_str()
+                .map(|s| s.trim().to_string());
+        }
+    }
     Ok(())
 }
 
