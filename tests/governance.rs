@@ -52,7 +52,12 @@ fn model_versions_build_their_own_relations() {
         .filter(|k| k.starts_with("test.proj.not_null_orders"))
         .collect();
     assert_eq!(tests.len(), 2, "{tests:?}");
-    assert!(tests.iter().any(|t| t.starts_with("test.proj.not_null_orders_v1_id.")));
+    let v1_test = tests
+        .iter()
+        .find(|t| t.starts_with("test.proj.not_null_orders_v1_id."))
+        .expect("a test of v1");
+    // Each version's tests run after that version is built.
+    assert_eq!(m["nodes"][v1_test.as_str()]["depends_on"]["nodes"][0], "model.proj.orders.v1");
     // A reference to a deprecated version warns, as dbt does.
     assert!(err.contains("model.proj.orders.v1, which was deprecated on 2020-01-01"), "{err}");
 }
@@ -140,4 +145,24 @@ fn python_models_are_parsed_and_fail_clearly() {
     let node = &m["nodes"]["model.proj.scored"];
     assert_eq!(node["language"], "python");
     assert_eq!(node["depends_on"]["nodes"][0], "model.proj.base");
+}
+
+/// dbt 1.10+ `build` runs exposures too, as no-ops after their parents.
+#[test]
+fn build_runs_exposures_as_no_ops() {
+    let p = run_project(&[
+        ("models/orders.sql", "select 1 as id\n"),
+        (
+            "models/exposures.yml",
+            "version: 2\nexposures:\n  - name: weekly_report\n    type: dashboard\n    owner:\n      email: a@example.com\n    depends_on:\n      - ref('orders')\n",
+        ),
+    ]);
+    let err = p.ok(&["build"]);
+    assert!(err.contains("NO-OP exposure weekly_report"), "{err}");
+    assert!(err.contains("NO-OP=1"), "{err}");
+    let results = p.read("target/run_results.json");
+    assert!(
+        results.contains(r#""status":"no-op""#) || results.contains(r#""status": "no-op""#),
+        "{results}"
+    );
 }

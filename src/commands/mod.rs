@@ -135,6 +135,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                     ResourceType::Snapshot,
                     ResourceType::Test,
                     ResourceType::UnitTest,
+                    ResourceType::Exposure,
                 ],
             )
         }

@@ -94,11 +94,26 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     let start_failed = start_hooks.iter().any(|r| r.status == Status::Error);
     results.extend(start_hooks);
 
+    // Exposures in `build` run as no-ops after their parents, as in dbt 1.10+.
+    let exposures: Vec<Node> = ids
+        .iter()
+        .filter_map(|id| session.manifest.exposures.get(id))
+        .map(|e| Node {
+            unique_id: e.unique_id.clone(),
+            package_name: e.package_name.clone(),
+            name: e.name.clone(),
+            original_file_path: e.original_file_path.clone(),
+            display_path: e.original_file_path.clone().into(),
+            depends_on_nodes: e.depends_on_nodes.clone(),
+            ..Node::new(ResourceType::Exposure)
+        })
+        .collect();
     // Ephemeral models run inside their children; everything else is scheduled.
     let runnable: Vec<&Node> = ids
         .iter()
         .filter_map(|id| session.manifest.nodes.get(id).map(|n| &**n))
         .filter(|n| !n.is_ephemeral() && n.resource_type != ResourceType::Analysis)
+        .chain(exposures.iter())
         .collect();
     let reporter = Reporter::new(runnable.len());
     let mut compiled = CompiledNodes::default();
@@ -251,9 +266,17 @@ fn scheduled_parents(session: &Session, runnable: &[&Node]) -> Vec<Vec<usize>> {
     runnable
         .iter()
         .map(|n| {
-            reach(&n.unique_id, session, &index, &mut memo, 0)
-                .into_iter()
-                .collect()
+            // From the node's own parents: an exposure is not in the manifest's nodes.
+            let mut out = BTreeSet::new();
+            for p in &n.depends_on_nodes {
+                match index.get(p.as_str()) {
+                    Some(&i) => {
+                        out.insert(i);
+                    }
+                    None => out.extend(reach(p, session, &index, &mut memo, 1)),
+                }
+            }
+            out.into_iter().collect()
         })
         .collect()
 }

@@ -105,6 +105,12 @@ pub fn run_node(
         relation_name: node.relation_name(),
     };
 
+    if node.resource_type == ResourceType::Exposure {
+        result.status = Status::NoOp;
+        result.message = "NO-OP".to_string();
+        result.relation_name = None;
+        return (result, None);
+    }
     if node.language == "python" {
         result.status = Status::Error;
         result.message = crate::manifest::python_model::NOT_RUN.to_string();

@@ -31,7 +31,9 @@ pub fn describe(node: &Node) -> String {
         other => other.as_str().to_string(),
     };
     match node.resource_type {
-        ResourceType::Test | ResourceType::UnitTest => format!("{what} {}", node.name),
+        ResourceType::Test | ResourceType::UnitTest | ResourceType::Exposure => {
+            format!("{what} {}", node.name)
+        }
         _ => format!("{what} {}.{}", node.schema, node.alias),
     }
 }
@@ -108,6 +110,7 @@ impl Reporter {
             Status::Fail => "FAIL",
             Status::Error => "ERROR",
             Status::Skipped => "SKIP",
+            Status::NoOp => "NO-OP",
         };
         let detail = match (r.status, r.rows_affected) {
             (Status::Skipped, _) => "[SKIP]".to_string(),
@@ -208,8 +211,12 @@ impl Reporter {
             }
         }
         let pass = count(Status::Success) + count(Status::Pass);
+        let no_op = match count(Status::NoOp) {
+            0 => String::new(),
+            n => format!(" NO-OP={n}"),
+        };
         let line = format!(
-            "Done in {:.2}s. PASS={pass} WARN={} ERROR={} SKIP={} TOTAL={}",
+            "Done in {:.2}s. PASS={pass} WARN={} ERROR={} SKIP={}{no_op} TOTAL={}",
             self.started.elapsed().as_secs_f64(),
             count(Status::Warn),
             count(Status::Error) + count(Status::Fail),

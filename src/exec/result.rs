@@ -12,6 +12,8 @@ pub enum Status {
     Pass,
     Warn,
     Fail,
+    /// An exposure in `build`: nothing to run once its parents are built.
+    NoOp,
 }
 
 impl Status {
@@ -23,6 +25,7 @@ impl Status {
             Status::Pass => "pass",
             Status::Warn => "warn",
             Status::Fail => "fail",
+            Status::NoOp => "no-op",
         }
     }
 

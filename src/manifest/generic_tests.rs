@@ -360,7 +360,7 @@ fn build(
         None => refs.push(RefCall {
             package: None,
             name: target.name.clone(),
-            version: None,
+            version: target.version.clone(),
         }),
     }
 
