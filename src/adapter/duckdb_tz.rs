@@ -339,19 +339,7 @@ impl VScalar for AtZone {
             let micros = ts[r];
             let secs = micros.div_euclid(1_000_000);
             let offset = if to_instant {
-                // The wall time's offset in the zone (gaps and folds as ICU: the earlier).
-                let wall = to_datetime(micros)?;
-                let civil = jiff::civil::DateTime::new(
-                    wall.year() as i16,
-                    wall.month() as i8,
-                    wall.day() as i8,
-                    wall.hour() as i8,
-                    wall.minute() as i8,
-                    wall.second() as i8,
-                    0,
-                )?;
-                let instant = zone.to_ambiguous_timestamp(civil).compatible()?;
-                secs - instant.as_second()
+                crate::jinja::datetime::wall_offset(&zone, to_datetime(micros)?)? as i64
             } else {
                 zone.to_offset(jiff::Timestamp::from_second(secs)?).seconds() as i64
             };

@@ -58,22 +58,7 @@ impl Tz {
         if let Tz::Fixed(s) = self {
             return Ok(*s);
         }
-        let civil = jiff::civil::DateTime::new(
-            wall.year() as i16,
-            wall.month() as i8,
-            wall.day() as i8,
-            wall.hour() as i8,
-            wall.minute() as i8,
-            wall.second() as i8,
-            wall.nanosecond() as i32,
-        )
-        .map_err(|e| invalid(e.to_string()))?;
-        let ts = self
-            .zone()?
-            .to_ambiguous_timestamp(civil)
-            .compatible()
-            .map_err(|e| invalid(e.to_string()))?;
-        Ok((wall.and_utc().timestamp() - ts.as_second()) as i32)
+        wall_offset(&self.zone()?, wall).map_err(invalid)
     }
 
     fn name_at(&self, offset: i32, utc: NaiveDateTime) -> String {
@@ -130,6 +115,26 @@ impl Object for Tz {
             Tz::Named(n) => f.write_str(n),
         }
     }
+}
+
+/// The UTC offset (seconds) of a wall-clock time in `zone`; a time in a DST
+/// gap or fold takes the earlier offset, as pytz's `localize` and ICU do.
+pub fn wall_offset(zone: &jiff::tz::TimeZone, wall: NaiveDateTime) -> Result<i32, String> {
+    let civil = jiff::civil::DateTime::new(
+        wall.year() as i16,
+        wall.month() as i8,
+        wall.day() as i8,
+        wall.hour() as i8,
+        wall.minute() as i8,
+        wall.second() as i8,
+        wall.nanosecond() as i32,
+    )
+    .map_err(|e| e.to_string())?;
+    let ts = zone
+        .to_ambiguous_timestamp(civil)
+        .compatible()
+        .map_err(|e| e.to_string())?;
+    Ok((wall.and_utc().timestamp() - ts.as_second()) as i32)
 }
 
 fn offset_text(secs: i32, colon: bool) -> String {
