@@ -176,13 +176,14 @@ fn time_zone_timestamps_take_part_in_date_arithmetic() {
            date_trunc('month', timestamptz '2024-05-17 10:11:12+00')::varchar as month_start,\n\
            date_part('hour', timestamptz '2024-05-17 10:11:12+00') as the_hour,\n\
            date_diff('day', timestamptz '2024-01-01 23:00:00+00', timestamptz '2024-01-03 01:00:00+00') as days,\n\
-           current_date = cast(now() as date) as today_matches\n",
+           current_date = cast(now() as date) as today_matches,\n\
+           (timestamp '2024-07-01 12:00:00' at time zone 'UTC' at time zone 'America/Los_Angeles')::varchar as in_la\n",
     )]);
     p.ok(&["run"]);
     assert_eq!(
         p.query(
             "db.duckdb",
-            "select typeof(yesterday_ish), yesterday_ish::timestamp < now()::timestamp, next_day, next_month, month_start, the_hour, days, today_matches from recent"
+            "select typeof(yesterday_ish), yesterday_ish::timestamp < now()::timestamp, next_day, next_month, month_start, the_hour, days, today_matches, in_la from recent"
         ),
         vec![vec![
             "TIMESTAMP WITH TIME ZONE".to_string(),
@@ -192,7 +193,8 @@ fn time_zone_timestamps_take_part_in_date_arithmetic() {
             "2024-05-01 00:00:00+00".into(),
             "10".into(),
             "2".into(),
-            "true".into()
+            "true".into(),
+            "2024-07-01 05:00:00".into()
         ]]
     );
 }
