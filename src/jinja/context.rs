@@ -107,6 +107,8 @@ pub struct Scope {
     /// Values that replace vars and env vars (unit test overrides).
     pub var_overrides: serde_json::Map<String, Json>,
     pub env_var_overrides: serde_json::Map<String, Json>,
+    /// The query comment of this render's statements, made once.
+    pub query_comment: OnceLock<Option<(String, bool)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -127,6 +129,7 @@ impl Scope {
             executed: Mutex::new(Vec::new()),
             var_overrides: serde_json::Map::new(),
             env_var_overrides: serde_json::Map::new(),
+            query_comment: OnceLock::new(),
         }
     }
 

@@ -44,8 +44,18 @@ impl QueryComment {
 
 /// `sql` with the comment for the node `scope` renders, as configured.
 pub fn apply(scope: &std::sync::Arc<Scope>, package: &str, sql: &str) -> String {
+    let comment = scope.query_comment.get_or_init(|| comment_for(scope, package));
+    match comment {
+        None => sql.to_string(),
+        Some((text, true)) => format!("{sql}\n/* {text} */"),
+        Some((text, false)) => format!("/* {text} */\n{sql}"),
+    }
+}
+
+/// The comment's text (and whether it goes last), once per render.
+fn comment_for(scope: &std::sync::Arc<Scope>, package: &str) -> Option<(String, bool)> {
     let (text, append) = match &scope.jinja.query_comment {
-        QueryComment::Off => return sql.to_string(),
+        QueryComment::Off => return None,
         QueryComment::Default { append } => {
             let target = &scope.jinja.target;
             let attr = |k: &str| {
@@ -68,20 +78,12 @@ pub fn apply(scope: &std::sync::Arc<Scope>, package: &str, sql: &str) -> String 
             (crate::jinja::builtins::python_json_string(&comment), *append)
         }
         QueryComment::Template { text, append } => {
-            match crate::jinja::render_in_scope(scope, package, "query-comment", text) {
-                Ok(t) => (t, *append),
-                Err(_) => return sql.to_string(),
-            }
+            (crate::jinja::render_in_scope(scope, package, "query-comment", text).ok()?, *append)
         }
     };
     if text.trim().is_empty() {
-        return sql.to_string();
+        return None;
     }
     // A `*/` inside would end the comment early.
-    let text = text.replace("*/", "* /");
-    if append {
-        format!("{sql}\n/* {text} */")
-    } else {
-        format!("/* {text} */\n{sql}")
-    }
+    Some((text.replace("*/", "* /"), append))
 }
