@@ -396,3 +396,30 @@ fn empty_expectations_and_package_macro_overrides() {
     assert_eq!(p.verdict("nothing_is_big").0, "pass", "{err}");
     assert_eq!(p.verdict("low_threshold").0, "pass", "{err}");
 }
+
+/// dbt build runs a model's unit tests one after another in the model's
+/// turn; the first that fails skips the others and the model. `kiln test`
+/// runs each on its own.
+#[test]
+fn in_build_the_first_failing_unit_test_skips_the_rest() {
+    let failing = |name: &str| {
+        format!(
+            "  - name: {name}\n    model: totals\n    given:\n      - input: ref('stg')\n        rows:\n          - {{id: 1, name: a, amount: 10}}\n    expect:\n      rows:\n        - {{name: a, total: 999, n: 1}}\n"
+        )
+    };
+    let p = totals_project(&format!(
+        "version: 2\nunit_tests:\n{}{}",
+        failing("first_wrong"),
+        failing("second_wrong")
+    ));
+    let (code, _, _) = p.run(&["build"]);
+    assert_eq!(code, 1);
+    let mut statuses = vec![p.verdict("first_wrong").0, p.verdict("second_wrong").0];
+    statuses.sort();
+    assert_eq!(statuses, ["fail", "skipped"]);
+    assert_eq!(p.verdict("totals").0, "skipped");
+    let (code, _, _) = p.run(&["test"]);
+    assert_eq!(code, 1);
+    assert_eq!(p.verdict("first_wrong").0, "fail");
+    assert_eq!(p.verdict("second_wrong").0, "fail");
+}

@@ -133,7 +133,7 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     create_schemas(&compiler, &main, &runnable)?;
 
     let mut parents = scheduled_parents(session, &runnable);
-    unit_tests_first(&runnable, &mut parents);
+    unit_tests_first(&runnable, &mut parents, opts.tests_gate_children);
     if opts.tests_gate_children {
         add_test_gates(session, &runnable, &mut parents);
     }
@@ -282,13 +282,18 @@ fn scheduled_parents(session: &Session, runnable: &[&Node]) -> Vec<Vec<usize>> {
 }
 
 /// Unit tests need nothing built; their model waits for them (as in dbt build,
-/// a failing unit test skips the model).
-fn unit_tests_first(runnable: &[&Node], parents: &mut [Vec<usize>]) {
+/// a failing unit test skips the model). In `build` (`in_turn`), as dbt
+/// does, a model's unit tests run one after another once its parents are
+/// built, and the first that fails or errors skips the rest and the model.
+fn unit_tests_first(runnable: &[&Node], parents: &mut [Vec<usize>], in_turn: bool) {
     let index: HashMap<&str, usize> = runnable
         .iter()
         .enumerate()
         .map(|(i, n)| (n.unique_id.as_str(), i))
         .collect();
+    // The model's own parents, before its unit tests join them.
+    let model_parents: Vec<Vec<usize>> = parents.to_vec();
+    let mut last_of_model: HashMap<usize, usize> = HashMap::new();
     for (u, node) in runnable
         .iter()
         .enumerate()
@@ -296,10 +301,17 @@ fn unit_tests_first(runnable: &[&Node], parents: &mut [Vec<usize>]) {
     {
         parents[u].clear();
         for model in &node.depends_on_nodes {
-            if let Some(&m) = index.get(model.as_str()) {
-                if !parents[m].contains(&u) {
-                    parents[m].push(u);
+            let Some(&m) = index.get(model.as_str()) else {
+                continue;
+            };
+            if in_turn {
+                match last_of_model.insert(m, u) {
+                    Some(previous) => parents[u].push(previous),
+                    None => parents[u].extend(model_parents[m].iter().copied()),
                 }
+            }
+            if !parents[m].contains(&u) {
+                parents[m].push(u);
             }
         }
     }
