@@ -45,7 +45,10 @@ fn add_interval(micros: i64, iv: duckdb_interval, sign: i64) -> Result<i64, Fail
         d.checked_sub_months(Months::new((-months) as u32))
     }
     .ok_or("timestamp out of range")?;
-    d += Duration::days(iv.days as i64 * sign) + Duration::microseconds(iv.micros * sign);
+    let d = d
+        .checked_add_signed(Duration::days(iv.days as i64 * sign))
+        .and_then(|d| d.checked_add_signed(Duration::microseconds(iv.micros * sign)))
+        .ok_or("timestamp out of range")?;
     Ok(to_micros(d))
 }
 

@@ -217,7 +217,10 @@ impl DateTime {
     /// The UTC instant (naive datetimes count as UTC, as kiln's clock is).
     fn utc(&self) -> NaiveDateTime {
         match &self.tz {
-            Some((off, _)) => self.wall - TimeDelta::seconds(*off as i64),
+            Some((off, _)) => self
+                .wall
+                .checked_sub_signed(TimeDelta::seconds(*off as i64))
+                .unwrap_or(self.wall),
             None => self.wall,
         }
     }
@@ -320,7 +323,8 @@ impl DateTime {
         let utc = self.utc();
         let offset = tz.offset_at_utc(utc)?;
         Ok(DateTime::aware(
-            utc + TimeDelta::seconds(offset as i64),
+            utc.checked_add_signed(TimeDelta::seconds(offset as i64))
+                .ok_or_else(|| invalid("astimezone(): date out of range"))?,
             offset,
             tz,
         ))
@@ -515,13 +519,18 @@ fn date_of(v: &Value) -> Option<DateTime> {
     v.downcast_object_ref::<DateTime>().cloned()
 }
 
+fn out_of_range() -> Error {
+    invalid("OverflowError: date value out of range")
+}
+
 /// `a + b` where either side may be a datetime or timedelta.
 pub fn add(a: &Value, b: &Value) -> Result<Value, Error> {
     match (date_of(a), delta_of(a), date_of(b), delta_of(b)) {
         (Some(d), _, _, Some(t)) | (_, Some(t), Some(d), _) => {
-            Ok(d.with_wall(d.wall + t).into_value())
+            let wall = d.wall.checked_add_signed(t).ok_or_else(out_of_range)?;
+            Ok(d.with_wall(wall).into_value())
         }
-        (_, Some(x), _, Some(y)) => Ok(Delta(x + y).into_value()),
+        (_, Some(x), _, Some(y)) => Ok(Delta(x.checked_add(&y).ok_or_else(out_of_range)?).into_value()),
         _ => plain_arith('+', a, b),
     }
 }
@@ -529,7 +538,10 @@ pub fn add(a: &Value, b: &Value) -> Result<Value, Error> {
 /// `a - b` where either side may be a datetime or timedelta.
 pub fn sub(a: &Value, b: &Value) -> Result<Value, Error> {
     match (date_of(a), delta_of(a), date_of(b), delta_of(b)) {
-        (Some(d), _, _, Some(t)) => Ok(d.with_wall(d.wall - t).into_value()),
+        (Some(d), _, _, Some(t)) => {
+            let wall = d.wall.checked_sub_signed(t).ok_or_else(out_of_range)?;
+            Ok(d.with_wall(wall).into_value())
+        }
         (Some(x), _, Some(y), _) => {
             if x.tz.is_some() != y.tz.is_some() {
                 return Err(invalid(
@@ -538,7 +550,7 @@ pub fn sub(a: &Value, b: &Value) -> Result<Value, Error> {
             }
             Ok(Delta(x.utc() - y.utc()).into_value())
         }
-        (_, Some(x), _, Some(y)) => Ok(Delta(x - y).into_value()),
+        (_, Some(x), _, Some(y)) => Ok(Delta(x.checked_sub(&y).ok_or_else(out_of_range)?).into_value()),
         _ => plain_arith('-', a, b),
     }
 }
