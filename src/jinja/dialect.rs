@@ -132,7 +132,7 @@ fn rewrite_ast(source: &str, arithmetic: bool) -> String {
                 let name = names.get(first_default + j).copied().unwrap_or_default();
                 let mut read = Names::default();
                 walk_expr(d, &mut read);
-                let earlier = &names[..first_default + j];
+                let earlier = names.get(..first_default + j).unwrap_or(&[]);
                 if name.is_empty() || !read.0.iter().any(|v| earlier.contains(&v.as_str())) {
                     continue;
                 }
