@@ -326,7 +326,7 @@ impl<'a> NodeOut<'a> {
                     .unwrap_or(Json::Null)
             }),
             primary_key: model.then_some(primary_key),
-            time_spine: model.then_some(Json::Null),
+            time_spine: model.then(|| node.time_spine.clone().unwrap_or(Json::Null)),
             column_name: node.test.as_ref().map(|t| &t.column_name),
             file_key_name: node.test.as_ref().map(|t| t.file_key_name.as_str()),
             attached_node: node.test.as_ref().map(|t| &t.attached_node),

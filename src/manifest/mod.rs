@@ -152,6 +152,8 @@ pub struct Node {
     pub language: &'static str,
     /// `deprecation_date:` of a model (or of one of its versions), as written.
     pub deprecation_date: Option<String>,
+    /// A model's `time_spine:` (MetricFlow's time spine), as written.
+    pub time_spine: Option<Json>,
 }
 
 impl Node {
@@ -195,6 +197,7 @@ impl Node {
             latest_version: None,
             language: "sql",
             deprecation_date: None,
+            time_spine: None,
         }
     }
 

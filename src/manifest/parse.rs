@@ -822,6 +822,7 @@ fn apply_patch(
     if node.version.is_none() {
         node.latest_version = props.latest_version.clone();
     }
+    node.time_spine = props.time_spine.clone().filter(|t| !t.is_null());
     node.deprecation_date = props
         .deprecation_date
         .as_ref()

@@ -163,6 +163,15 @@ pub fn add_to_manifest(manifest: &mut Manifest, entries: &Entries) -> Result<()>
             .unwrap_or_default();
         m.insert("depends_on".into(), depends_on(nodes));
         m.insert("metrics".into(), Json::Array(metric_names));
+        let filter = normalize_filter(m.get("filter"));
+        m.insert("filter".into(), filter);
+        m.insert("type_params".into(), normalize_type_params(&params));
+        for key in ["meta"] {
+            m.entry(key).or_insert(json!({}));
+        }
+        for key in ["time_granularity", "group"] {
+            m.entry(key).or_insert(Json::Null);
+        }
         m.entry("type").or_insert(Json::from("simple"));
         let name = m["name"].clone();
         m.entry("label").or_insert(name);
@@ -207,6 +216,97 @@ pub fn add_to_manifest(manifest: &mut Manifest, entries: &Entries) -> Result<()>
     manifest.semantic_models = semantic_models;
     manifest.metrics = metrics;
     Ok(())
+}
+
+/// A metric or input filter as dbt stores it: `{"where_filters":
+/// [{"where_sql_template": ...}]}` from a string or a list of strings.
+fn normalize_filter(v: Option<&Json>) -> Json {
+    let template = |t: &Json| json!({"where_sql_template": t.as_str().map_or_else(|| t.to_string(), str::to_string)});
+    match v {
+        None | Some(Json::Null) => Json::Null,
+        Some(Json::String(_)) => json!({"where_filters": [template(v.unwrap_or(&Json::Null))]}),
+        Some(Json::Array(list)) => json!({"where_filters": list.iter().map(template).collect::<Vec<_>>()}),
+        Some(other) => other.clone(),
+    }
+}
+
+/// `7 days` as `{"count": 7, "granularity": "day"}`.
+fn normalize_window(v: Option<&Json>) -> Json {
+    match v.and_then(Json::as_str) {
+        Some(text) => {
+            let mut parts = text.split_whitespace();
+            let count = parts.next().and_then(|c| c.parse::<i64>().ok());
+            let unit = parts.next().unwrap_or("").trim_end_matches('s').to_lowercase();
+            match count {
+                Some(c) => json!({"count": c, "granularity": unit}),
+                None => Json::Null,
+            }
+        }
+        None => v.cloned().unwrap_or(Json::Null),
+    }
+}
+
+/// A measure input: a name, or `{name, filter, alias, ...}`, with dbt's defaults.
+fn measure_input(v: &Json) -> Json {
+    let mut out = json!({"name": Json::Null, "filter": Json::Null, "alias": Json::Null,
+                         "join_to_timespine": false, "fill_nulls_with": Json::Null});
+    match v {
+        Json::String(s) => out["name"] = Json::from(s.clone()),
+        Json::Object(m) => {
+            for (k, x) in m {
+                out[k.as_str()] = if k == "filter" { normalize_filter(Some(x)) } else { x.clone() };
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A metric input (of a derived or ratio metric), with dbt's defaults.
+fn metric_input(v: &Json) -> Json {
+    let mut out = json!({"name": Json::Null, "filter": Json::Null, "alias": Json::Null,
+                         "offset_window": Json::Null, "offset_to_grain": Json::Null});
+    match v {
+        Json::String(s) => out["name"] = Json::from(s.clone()),
+        Json::Object(m) => {
+            for (k, x) in m {
+                out[k.as_str()] = match k.as_str() {
+                    "filter" => normalize_filter(Some(x)),
+                    "offset_window" => normalize_window(Some(x)),
+                    _ => x.clone(),
+                };
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A metric's `type_params` in the full shape dbt writes.
+fn normalize_type_params(params: &Json) -> Json {
+    let get = |k: &str| params.get(k).filter(|v| !v.is_null());
+    let measure = get("measure").map(measure_input);
+    let cumulative = get("cumulative_type_params").map(|c| {
+        json!({
+            "window": normalize_window(c.get("window").or(get("window"))),
+            "grain_to_date": c.get("grain_to_date").cloned().unwrap_or(Json::Null),
+            "period_agg": c.get("period_agg").cloned().unwrap_or(Json::from("first")),
+            "metric": c.get("metric").cloned().unwrap_or(Json::Null),
+        })
+    });
+    json!({
+        "measure": measure.clone().unwrap_or(Json::Null),
+        "input_measures": measure.map(|m| vec![m]).unwrap_or_default(),
+        "numerator": get("numerator").map(metric_input).unwrap_or(Json::Null),
+        "denominator": get("denominator").map(metric_input).unwrap_or(Json::Null),
+        "expr": get("expr").cloned().unwrap_or(Json::Null),
+        "window": normalize_window(get("window")),
+        "grain_to_date": get("grain_to_date").cloned().unwrap_or(Json::Null),
+        "metrics": get("metrics").and_then(Json::as_array).map(|l| l.iter().map(metric_input).collect::<Vec<_>>()).unwrap_or_default(),
+        "conversion_type_params": get("conversion_type_params").cloned().unwrap_or(Json::Null),
+        "cumulative_type_params": cumulative.unwrap_or(Json::Null),
+        "metric_aggregation_params": Json::Null,
+    })
 }
 
 /// `metric('name')` in an exposure's depends_on: the metric's unique id.

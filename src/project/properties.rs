@@ -179,6 +179,8 @@ pub struct NodeProperties {
     pub versions: Vec<Json>,
     #[serde(default)]
     pub deprecation_date: Option<Json>,
+    #[serde(default)]
+    pub time_spine: Option<Json>,
     /// YAML-defined snapshots: `relation: ref('orders')`.
     #[serde(default)]
     pub relation: Option<String>,
