@@ -93,11 +93,15 @@ fn semantic_layer_definitions_are_in_the_manifest() {
     let p = run_project(&[
         ("models/orders.sql", "select 1 as id, 10 as amount, date '2024-01-01' as ordered_at\n"),
         (
+            "models/spine.yml",
+            "models:\n  - name: orders\n    time_spine:\n      standard_granularity_column: ordered_at\n",
+        ),
+        (
             "models/semantic.yml",
             "version: 2\nsemantic_models:\n  - name: orders_sm\n    model: ref('orders')\n    defaults:\n      agg_time_dimension: ordered_at\n\
              \x20   entities:\n      - name: order\n        type: primary\n        expr: id\n    measures:\n      - name: revenue\n        agg: sum\n        expr: amount\n\
              \x20   dimensions:\n      - name: ordered_at\n        type: time\n        type_params:\n          time_granularity: day\n\
-             metrics:\n  - name: total_revenue\n    label: Revenue\n    type: simple\n    type_params:\n      measure: revenue\n\
+             metrics:\n  - name: total_revenue\n    label: Revenue\n    type: simple\n    filter: \"{{ Dimension('order__id') }} > 0\"\n    type_params:\n      measure: revenue\n\
              \x20 - name: revenue_growth\n    label: Growth\n    type: derived\n    type_params:\n      expr: total_revenue\n      metrics: [total_revenue]\n\
              saved_queries:\n  - name: revenue_daily\n    query_params:\n      metrics: [total_revenue]\n\
              exposures:\n  - name: dashboard\n    type: dashboard\n    owner:\n      email: a@example.com\n    depends_on:\n      - metric('total_revenue')\n      - ref('orders')\n",
@@ -105,6 +109,10 @@ fn semantic_layer_definitions_are_in_the_manifest() {
     ]);
     p.ok(&["parse"]);
     let m = p.manifest();
+    assert_eq!(
+        m["nodes"]["model.proj.orders"]["time_spine"]["standard_granularity_column"],
+        "ordered_at"
+    );
     let sm = &m["semantic_models"]["semantic_model.proj.orders_sm"];
     assert_eq!(sm["depends_on"]["nodes"][0], "model.proj.orders");
     assert_eq!(
@@ -119,6 +127,14 @@ fn semantic_layer_definitions_are_in_the_manifest() {
         m["saved_queries"]["saved_query.proj.revenue_daily"]["depends_on"]["nodes"][0],
         "metric.proj.total_revenue"
     );
+    // Metrics in dbt's full shape, as tools reading the manifest expect.
+    let metric = &m["metrics"]["metric.proj.total_revenue"];
+    assert_eq!(
+        metric["filter"]["where_filters"][0]["where_sql_template"],
+        "{{ Dimension('order__id') }} > 0"
+    );
+    assert_eq!(metric["type_params"]["measure"]["name"], "revenue");
+    assert_eq!(metric["type_params"]["input_measures"][0]["name"], "revenue");
     let deps = m["exposures"]["exposure.proj.dashboard"]["depends_on"]["nodes"].to_string();
     assert!(deps.contains("metric.proj.total_revenue") && deps.contains("model.proj.orders"), "{deps}");
 }
