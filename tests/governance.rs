@@ -182,3 +182,28 @@ fn build_runs_exposures_as_no_ops() {
         "{results}"
     );
 }
+
+/// A package with `restrict-access: true` keeps its protected models to itself.
+#[test]
+fn restrict_access_keeps_protected_models_in_their_package() {
+    let p = run_project(&[
+        ("models/reader.sql", "select * from {{ ref('inner_model') }}\n"),
+        (
+            "dbt_packages/lib/dbt_project.yml",
+            "name: lib\nconfig-version: 2\nrestrict-access: true\n",
+        ),
+        ("dbt_packages/lib/models/inner_model.sql", "select 1 as id\n"),
+        ("dbt_packages/lib/models/open_model.sql", "select * from {{ ref('inner_model') }}\n"),
+    ]);
+    let (code, _, err) = p.run(&["parse"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("model.proj.reader refers to model.lib.inner_model, which is protected in package 'lib'"),
+        "{err}"
+    );
+    p.write(
+        "dbt_packages/lib/models/props.yml",
+        "version: 2\nmodels:\n  - name: inner_model\n    access: public\n",
+    );
+    p.ok(&["parse"]);
+}

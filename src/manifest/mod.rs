@@ -394,6 +394,8 @@ pub struct Manifest {
     pub semantic_models: IndexMap<String, Json>,
     pub metrics: IndexMap<String, Json>,
     pub saved_queries: IndexMap<String, Json>,
+    /// Packages whose dbt_project.yml sets `restrict-access: true`.
+    pub restricted_packages: Vec<String>,
 }
 
 impl Manifest {

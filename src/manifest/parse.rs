@@ -523,6 +523,12 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         manifest.exposures.insert(e.unique_id.clone(), e);
     }
 
+    manifest.restricted_packages = project
+        .packages
+        .iter()
+        .filter(|p| p.project.restrict_access == Some(true))
+        .map(|p| p.name.clone())
+        .collect();
     resolve::link(&mut manifest)?;
     semantic::add_to_manifest(&mut manifest, &semantic_entries)?;
     resolve::link_exposure_metrics(&mut manifest)?;

@@ -209,7 +209,7 @@ pub fn link(manifest: &mut Manifest) -> Result<()> {
             match lookup.find_ref(manifest, &node.package_name, call) {
                 Some(id) => {
                     if let Some(to) = manifest.nodes.get(&id) {
-                        check_access(node, to, call)?;
+                        check_access(node, to, call, &manifest.restricted_packages)?;
                         if let Some(w) = deprecated_reference(node, to) {
                             lock_warnings(&warnings).push(w);
                         }
@@ -351,26 +351,35 @@ fn lock_warnings(w: &std::sync::Mutex<Vec<String>>) -> std::sync::MutexGuard<'_,
 }
 
 /// dbt's model access on ref(): a private model may be referenced only
-/// from its own group. Tests may read any model.
-fn check_access(from: &Node, to: &Node, call: &RefCall) -> Result<()> {
+/// from its own group, and a protected one of a package that sets
+/// `restrict-access: true` only from that package. Tests may read any model.
+fn check_access(from: &Node, to: &Node, call: &RefCall, restricted: &[String]) -> Result<()> {
     if to.resource_type != ResourceType::Model
-        || to.access != "private"
         || matches!(from.resource_type, ResourceType::Test | ResourceType::UnitTest)
-        || (to.group.is_some() && from.group == to.group)
     {
         return Ok(());
     }
+    let (why, fix) = match to.access.as_str() {
+        "private" if !(to.group.is_some() && from.group == to.group) => (
+            format!("private to the '{}' group", to.group.as_deref().unwrap_or("(none)")),
+            format!("put {} in that group (`group:` config), or make {} protected or public (`access:`)", from.name, to.name),
+        ),
+        "protected"
+            if from.package_name != to.package_name && restricted.contains(&to.package_name) =>
+        {
+            (
+                format!("protected in package '{}' (restrict-access: true)", to.package_name),
+                format!("ask for {} to be made public, or reference a public model", to.name),
+            )
+        }
+        _ => return Ok(()),
+    };
     Err(Error::new(format!(
-        "{} refers to {}, which is private to the '{}' group",
-        from.unique_id,
-        to.unique_id,
-        to.group.as_deref().unwrap_or("(none)")
+        "{} refers to {}, which is {why}",
+        from.unique_id, to.unique_id
     ))
     .at(locate_call(from, "ref", &call.name))
-    .note(format!(
-        "put {} in that group (`group:` config), or make {} protected or public (`access:`)",
-        from.name, to.name
-    )))
+    .note(fix))
 }
 
 /// The warning dbt gives for a reference to a model with a deprecation_date.

@@ -72,6 +72,10 @@ pub struct DbtProject {
     pub require_dbt_version: Option<VersionSpec>,
     #[serde(default)]
     pub flags: Mapping,
+    /// `restrict-access: true`: protected models may not be referenced from
+    /// other packages.
+    #[serde(default)]
+    pub restrict_access: Option<bool>,
     /// Some(Null) for an explicit `query-comment: null` (comments off).
     #[serde(default, deserialize_with = "explicit_null")]
     pub query_comment: Option<Yaml>,
