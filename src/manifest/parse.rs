@@ -303,13 +303,22 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         .filter(|n| n.resource_type == ResourceType::Model)
         .map(|n| (n.package_name.clone(), n.name.clone()))
         .collect();
-    let versioned = versions::plan(
+    let (versioned, missing_versions) = versions::plan(
         patches
             .iter()
             .filter(|((_, kind, _), _)| *kind == "model")
             .map(|((pkg, _, _), p)| (pkg.as_str(), &p.props)),
         &model_files,
     );
+    for (pkg, name, file) in missing_versions {
+        let at = patches
+            .get(&(pkg, "model", name.clone()))
+            .map(|p| p.file.display_path.display().to_string())
+            .unwrap_or_default();
+        warnings.push(format!(
+            "{at}: a version of model '{name}' has no file ({file}.sql) and is left out"
+        ));
+    }
     // Configs (dbt_project.yml, then properties YAML), then one render of
     // every SQL node, in parallel.
     let rendered: Vec<Result<Box<Node>>> = pending

@@ -58,11 +58,16 @@ fn latest(props: &NodeProperties) -> Option<Json> {
 
 /// For each versioned model (with its package), the file (model name) that
 /// holds each version. `files` are the (package, model name) found on disk.
+/// Versions whose file is missing come back as (package, model, file looked
+/// for): dbt warns about them and goes on.
+pub type Missing = Vec<(String, String, String)>;
+
 pub fn plan<'a>(
     models: impl Iterator<Item = (&'a str, &'a NodeProperties)>,
     files: &HashSet<(String, String)>,
-) -> HashMap<(String, String), ModelVersion> {
+) -> (HashMap<(String, String), ModelVersion>, Missing) {
     let mut out = HashMap::new();
+    let mut missing = Vec::new();
     for (package, props) in models.filter(|(_, p)| !p.versions.is_empty()) {
         let Some(latest) = latest(props) else { continue };
         for entry in &props.versions {
@@ -80,6 +85,7 @@ pub fn plan<'a>(
             } else if text(v) == text(&latest) && has(&props.name) {
                 props.name.clone()
             } else {
+                missing.push((package.to_string(), props.name.clone(), defined_in));
                 continue;
             };
             out.insert(
@@ -93,7 +99,7 @@ pub fn plan<'a>(
             );
         }
     }
-    out
+    (out, missing)
 }
 
 /// Renames a node read from a version's file to the versioned model.
