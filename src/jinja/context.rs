@@ -483,7 +483,8 @@ impl Object for RelationApi {
                 crate::jinja::relation::create(kwargs)
             }
             "add_ephemeral_prefix" => Ok(Value::from(format!(
-                "__dbt__cte__{}",
+                "{}{}",
+                crate::jinja::relation::CTE_PREFIX,
                 args.first().map(|v| v.to_string()).unwrap_or_default()
             ))),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),

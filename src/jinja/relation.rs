@@ -9,6 +9,9 @@ use minijinja::value::{Enumerator, Kwargs, Object, Value};
 use minijinja::{Error, ErrorKind, State};
 use serde::Serialize;
 
+/// What dbt puts before an ephemeral model's name to name its CTE.
+pub const CTE_PREFIX: &str = "__dbt__cte__";
+
 /// Which parts of a relation name are printed, or quoted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Parts {
@@ -62,7 +65,7 @@ impl Relation {
         Relation {
             database: None,
             schema: None,
-            identifier: Some(format!("__dbt__cte__{model_name}")),
+            identifier: Some(format!("{CTE_PREFIX}{model_name}")),
             kind: Some("cte".into()),
             quote_policy: Parts::ALL,
             include_policy: Parts {
