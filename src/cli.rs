@@ -341,7 +341,7 @@ pub struct DocsGenerateArgs {
     /// Skip compiling the nodes (no effect: kiln compiles them fast).
     #[arg(long)]
     pub no_compile: bool,
-    /// Write an empty catalog, without asking the database.
+    /// Write a catalog with no relations, without describing them.
     #[arg(long)]
     pub empty_catalog: bool,
 }

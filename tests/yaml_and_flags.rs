@@ -80,6 +80,9 @@ fn dbts_command_line_flags_are_accepted() {
     // docs generate --static writes the one-file site too.
     p.ok(&["docs", "generate", "--static"]);
     assert!(p.dir.join("target/static_index.html").is_file());
+    assert!(p.read("target/catalog.json").contains("model.proj.a"));
+    p.ok(&["docs", "generate", "--empty-catalog"]);
+    assert!(!p.read("target/catalog.json").contains("model.proj.a"));
 }
 
 /// As dbt: `compile` connects, so templates may query the database.

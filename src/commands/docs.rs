@@ -26,7 +26,12 @@ pub fn generate(generate: &DocsGenerateArgs) -> Result<i32> {
     let compiled = compile_and_write(&session, &compiler, &ids, Some(&db))?;
     let target = session.project.target_dir();
 
-    let (doc, types) = catalog::build(&db, &session.manifest, &session.invocation())?;
+    let (doc, types) = catalog::build(
+        &db,
+        &session.manifest,
+        &session.invocation(),
+        generate.empty_catalog,
+    )?;
     write_json_atomic(&target.join("catalog.json"), &doc)?;
     let page = docs_site::render(&session.manifest, &compiled, &types);
     write_atomic(&target.join("index.html"), |w| {
