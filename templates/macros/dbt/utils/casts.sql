@@ -5,7 +5,7 @@
 {%- endmacro %}
 
 {% macro default__cast(field, type) -%}
-    cast({{ field }} as {{ type }})
+    {{ "\n    " }}cast({{ field }} as {{ type }})
 {%- endmacro %}
 
 {#- Most warehouses have no cast that yields null on failure, so the
@@ -15,7 +15,7 @@
 {%- endmacro %}
 
 {% macro default__safe_cast(field, type) -%}
-    cast({{ field }} as {{ type }})
+    {{ "\n    \n    " }}cast({{ field }} as {{ type }})
 {%- endmacro %}
 
 {% macro cast_bool_to_text(field) -%}
@@ -23,7 +23,7 @@
 {%- endmacro %}
 
 {% macro default__cast_bool_to_text(field) -%}
-    cast({{ field }} as {{ api.Column.translate_type('string') }})
+    {{ "\n  \n    " }}cast({{ field }} as {{ api.Column.translate_type('string') }})
 {%- endmacro %}
 
 {%- macro string_literal(value) -%}

@@ -73,7 +73,7 @@
 {%- endmacro %}
 
 {% macro default__current_timestamp_backcompat() -%}
-    current_timestamp::timestamp
+    {{ "\n    " }}current_timestamp::timestamp
 {%- endmacro %}
 
 {% macro current_timestamp_in_utc_backcompat() -%}

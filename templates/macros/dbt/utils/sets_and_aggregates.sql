@@ -5,7 +5,7 @@
 {%- endmacro %}
 
 {% macro default__except() -%}
-    except
+    {{ "\n\n    " }}except
 {%- endmacro %}
 
 {% macro intersect() -%}
@@ -13,7 +13,7 @@
 {%- endmacro %}
 
 {% macro default__intersect() -%}
-    intersect
+    {{ "\n\n    " }}intersect
 {%- endmacro %}
 
 {% macro bool_or(expression) -%}
@@ -38,11 +38,13 @@
 {%- endmacro %}
 
 {% macro default__array_construct(inputs, data_type) -%}
+    {{ "\n    " }}
     {%- if inputs | length > 0 -%}
     array[ {{ inputs | join(' , ') }} ]
     {%- else -%}
     array[]::{{ data_type }}[]
     {%- endif -%}
+    {{ "\n    " }}
 {%- endmacro %}
 
 {% macro array_append(array, new_element) -%}

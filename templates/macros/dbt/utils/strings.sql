@@ -21,7 +21,7 @@
 {%- endmacro %}
 
 {% macro default__length(expression) -%}
-    length(
+    {{ "\n\n    " }}length(
         {{ expression }}
     )
 {%- endmacro %}
@@ -31,7 +31,7 @@
 {%- endmacro %}
 
 {% macro default__position(substring_text, string_text) -%}
-    position(
+    {{ "\n\n    " }}position(
         {{ substring_text }} in {{ string_text }}
     )
 {%- endmacro %}
@@ -41,7 +41,7 @@
 {%- endmacro %}
 
 {% macro default__replace(field, old_chars, new_chars) -%}
-    replace(
+    {{ "\n\n    " }}replace(
         {{ field }},
         {{ old_chars }},
         {{ new_chars }}
@@ -53,7 +53,7 @@
 {%- endmacro %}
 
 {% macro default__right(string_text, length_expression) -%}
-    right(
+    {{ "\n\n    " }}right(
         {{ string_text }},
         {{ length_expression }}
     )
