@@ -198,3 +198,28 @@ fn time_zone_timestamps_take_part_in_date_arithmetic() {
         ]]
     );
 }
+
+/// Packages that generate SQL (codegen and the like) compare it as text,
+/// so the built-ins render exactly what dbt-duckdb's do, whitespace too
+/// (taken from `dbt compile --inline` with dbt-duckdb 1.11).
+#[test]
+fn compiled_text_is_dbt_duckdbs_to_the_byte() {
+    let p = common::Project::with_files(&[("models/m.sql", "select 1 as id\n")]);
+    assert_eq!(
+        p.inline("{{ dbt.dateadd('day', 1, 'd') }}"),
+        "\n\n    (d + cast(1 as bigint) * interval 1 day)"
+    );
+    assert_eq!(
+        p.inline("{{ dbt.datediff('a', 'b', 'day') }}|"),
+        "\n        (date_diff('day', a::timestamp, b::timestamp ))\n    |"
+    );
+    assert_eq!(
+        p.inline("{{ dbt.listagg('m', \"','\", 'order by m', 2) }}"),
+        "list_aggr(\n        (array_agg(\n            m\n            order by m\n        ))[1:2],\n        'string_agg',\n        ','\n        )"
+    );
+    assert_eq!(p.inline("{{ dbt.safe_cast('x', 'int') }}"), "\n    \n    cast(x as int)");
+    assert_eq!(
+        p.inline("{{ dbt.length('s') }}"),
+        "\n\n    length(\n        s\n    )"
+    );
+}
