@@ -164,7 +164,7 @@ fn serialisation_helpers() {
     assert_eq!(p.inline("{{ toyaml({'a': 1}) | trim }}"), "a: 1");
     assert_eq!(
         p.inline("{{ zip([1, 2], ['a', 'b']) | list }}"),
-        "[[1, 'a'], [2, 'b']]"
+        "[(1, 'a'), (2, 'b')]"
     );
     assert_eq!(p.inline("{{ set([1, 1, 2]) | length }}"), "2");
     assert_eq!(
@@ -322,7 +322,7 @@ fn macros_collect_extra_arguments() {
     );
     assert_eq!(p.inline("{{ outer(1, at_least=0.5) }} {{ outer(a=2) }}"), "1:0.5:0 2:none:0");
     assert_eq!(p.inline("{{ many(1, 2, 3) }}"), "2-3");
-    assert_eq!(p.inline("{{ zip_strict([1, 2], ['a', 'b']) | list }}"), "[[1, 'a'], [2, 'b']]");
+    assert_eq!(p.inline("{{ zip_strict([1, 2], ['a', 'b']) | list }}"), "[(1, 'a'), (2, 'b')]");
     let (code, _, err) = p.run(&["compile", "--inline", "{{ zip_strict([1], [1, 2]) }}"]);
     assert_eq!(code, 2);
     assert!(err.contains("different lengths"), "{err}");

@@ -114,3 +114,19 @@ fn sets_compare_as_sets() {
         "2 True 3"
     );
 }
+
+/// Python's `%` string formatting, tuples from zip/items/itertools, and
+/// dict(a=1), printed as Python prints them.
+#[test]
+fn percent_formatting_tuples_and_dict_keywords() {
+    let p = project();
+    assert_eq!(
+        p.inline("{{ '%s_%s' % ('a', 'b') }} {{ '%(x)s!' % {'x': 5} }} {{ '%.2f|%5d|%-4s|' % (3.14159, 42, 'ab') }} {{ '100%%' % () }} {{ 10 % 3 }}"),
+        "a_b 5! 3.14|   42|ab  | 100% 1"
+    );
+    assert_eq!(
+        p.inline("{{ zip([1, 2], ['a', 'b']) | list }} {{ {'a': 1}.items() | list }} {{ modules.itertools.product([1], ['x']) | list }}"),
+        "[(1, 'a'), (2, 'b')] [('a', 1)] [(1, 'x')]"
+    );
+    assert_eq!(p.inline("{{ dict(a=1, b=2) }} {{ dict({'a': 1}, b=2) }}"), "{'a': 1, 'b': 2} {'a': 1, 'b': 2}");
+}

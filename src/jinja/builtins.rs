@@ -70,7 +70,7 @@ pub fn zip(args: Rest<Value>) -> Result<Value, Error> {
     let n = lists.iter().map(Vec::len).min().unwrap_or(0);
     Ok(List::new_value(
         (0..n)
-            .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+            .map(|i| crate::jinja::modules::tuple(lists.iter().map(|l| l[i].clone()).collect()))
             .collect(),
     ))
 }

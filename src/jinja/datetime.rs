@@ -835,9 +835,9 @@ impl Object for Pytz {
 /// A template-side `a + b` / `a - b` (see dialect.rs): datetimes and
 /// timedeltas do Python's arithmetic, everything else Jinja's.
 pub fn arith(op: String, a: Value, b: Value) -> Result<Value, Error> {
-    if op == "-" {
-        sub(&a, &b)
-    } else {
-        add(&a, &b)
+    match op.as_str() {
+        "-" => sub(&a, &b),
+        "%" => crate::jinja::percent_format::format(&a, &b),
+        _ => add(&a, &b),
     }
 }

@@ -24,8 +24,9 @@ pub fn rewrite(source: &str) -> String {
         source.to_string()
     };
     let arithmetic = may_do_date_arithmetic(&rewritten);
-    if arithmetic || rewritten.contains("macro") {
-        rewrite_ast(&rewritten, arithmetic)
+    let percent = rewritten.contains("' %") || rewritten.contains("\" %");
+    if arithmetic || percent || rewritten.contains("macro") {
+        rewrite_ast(&rewritten, arithmetic, percent)
     } else {
         rewritten
     }
@@ -58,12 +59,13 @@ fn may_do_date_arithmetic(source: &str) -> bool {
 ///   (`{% macro f(schema, name=schema) %}`, as Jinja2 allows and packages
 ///   use) gets a placeholder default, and the macro body starts by setting
 ///   it from the real default when it was not given.
-fn rewrite_ast(source: &str, arithmetic: bool) -> String {
+fn rewrite_ast(source: &str, arithmetic: bool, percent: bool) -> String {
     use crate::jinja::ast_walk::{walk_expr, walk_stmt, Visitor};
     use minijinja::machinery::ast;
     struct Finder<'s> {
         source: &'s str,
         arithmetic: bool,
+        percent: bool,
         edits: Vec<(usize, usize, String)>,
     }
     #[derive(Default)]
@@ -84,13 +86,13 @@ fn rewrite_ast(source: &str, arithmetic: bool) -> String {
     }
     impl Visitor for Finder<'_> {
         fn expr(&mut self, e: &ast::Expr<'_>) -> bool {
-            if !self.arithmetic {
-                return true;
-            }
             let ast::Expr::BinOp(b) = e else { return true };
+            // `'%s_%s' % (a, b)`: Python's string formatting.
+            let formats = matches!(&b.left, ast::Expr::Const(c) if c.value.kind() == minijinja::value::ValueKind::String);
             let op = match b.op {
-                ast::BinOpKind::Add => '+',
-                ast::BinOpKind::Sub => '-',
+                ast::BinOpKind::Add if self.arithmetic => '+',
+                ast::BinOpKind::Sub if self.arithmetic => '-',
+                ast::BinOpKind::Rem if self.percent && formats => '%',
                 _ => return true,
             };
             let whole = e.span();
@@ -165,6 +167,7 @@ fn rewrite_ast(source: &str, arithmetic: bool) -> String {
     let mut finder = Finder {
         source,
         arithmetic,
+        percent,
         edits: Vec::new(),
     };
     walk_stmt(&tree, &mut finder);

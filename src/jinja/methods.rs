@@ -70,14 +70,19 @@ pub fn py_repr(v: &Value, out: &mut String) {
         ValueKind::None | ValueKind::Undefined => out.push_str("None"),
         ValueKind::Bool => out.push_str(if v.is_true() { "True" } else { "False" }),
         ValueKind::Seq => {
-            out.push('[');
-            for (i, item) in v.try_iter().into_iter().flatten().enumerate() {
+            let items: Vec<Value> = v.try_iter().into_iter().flatten().collect();
+            let (open, close) = if v.is_tuple() { ('(', ')') } else { ('[', ']') };
+            out.push(open);
+            for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                py_repr(&item, out);
+                py_repr(item, out);
             }
-            out.push(']');
+            if v.is_tuple() && items.len() == 1 {
+                out.push(',');
+            }
+            out.push(close);
         }
         ValueKind::Map if v.as_object().is_some_and(|o| o.repr() == ObjectRepr::Map) => {
             out.push('{');
@@ -320,7 +325,7 @@ impl Object for Dict {
             }
             "items" => Ok(List::new_value(
                 map.iter()
-                    .map(|(k, v)| Value::from(vec![k.clone(), v.clone()]))
+                    .map(|(k, v)| crate::jinja::modules::tuple(vec![k.clone(), v.clone()]))
                     .collect(),
             )),
             "keys" => Ok(List::new_value(map.keys().cloned().collect())),
@@ -352,17 +357,16 @@ pub fn make_dict(v: Value) -> Result<Value, Error> {
 }
 
 /// Python's `dict(...)`: from keyword arguments and/or a mapping or pairs.
-pub fn dict_function(args: minijinja::value::Rest<Value>) -> Result<Value, Error> {
+pub fn dict_function(
+    args: minijinja::value::Rest<Value>,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<Value, Error> {
     let d = Dict::default();
     let value = Value::from_object(d);
     if let Some(obj) = value.downcast_object_ref::<Dict>() {
         let mut map = lock(&obj.0);
         for a in args.iter() {
-            if let Some(kwargs) = crate::jinja::kwargs_of(a) {
-                for k in kwargs.args() {
-                    map.insert(Value::from(k), kwargs.peek::<Value>(k)?);
-                }
-            } else if a.kind() == ValueKind::Map {
+            if a.kind() == ValueKind::Map {
                 for k in a.try_iter()? {
                     let v = a.get_item(&k)?;
                     map.insert(k, v);
@@ -375,6 +379,10 @@ pub fn dict_function(args: minijinja::value::Rest<Value>) -> Result<Value, Error
                     );
                 }
             }
+        }
+        // dict(a=1, b=2): keyword arguments after the positional ones, as in Python.
+        for k in kwargs.args() {
+            map.insert(Value::from(k), kwargs.get::<Value>(k)?);
         }
     }
     Ok(value)

@@ -18,6 +18,7 @@ pub mod errors;
 pub mod macros;
 pub mod methods;
 pub mod modules;
+pub mod percent_format;
 pub mod query_comment;
 pub mod relation;
 pub mod yaml_render;

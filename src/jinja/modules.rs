@@ -357,14 +357,14 @@ fn itertools_call(method: &str, args: &[Value]) -> Result<Value, Error> {
                     })
                     .collect();
             }
-            Ok(List::new_value(acc.into_iter().map(Value::from).collect()))
+            Ok(List::new_value(acc.into_iter().map(tuple).collect()))
         }
         "combinations" => {
             let items = lists.first().cloned().unwrap_or_default();
             let r = pos.get(1).and_then(Value::as_i64).unwrap_or(0).max(0) as usize;
             let mut out = Vec::new();
             combinations(&items, r, 0, &mut Vec::new(), &mut out);
-            Ok(List::new_value(out.into_iter().map(Value::from).collect()))
+            Ok(List::new_value(out.into_iter().map(tuple).collect()))
         }
         _ => Err(Error::from(ErrorKind::UnknownMethod)),
     }
@@ -386,4 +386,9 @@ fn combinations(
         combinations(items, r, i + 1, cur, out);
         cur.pop();
     }
+}
+
+/// A Python tuple (itertools yields tuples; they print as `(1, 'a')`).
+pub fn tuple(items: Vec<Value>) -> Value {
+    Value::from(minijinja::value::Tuple::from(items))
 }
