@@ -80,23 +80,64 @@ fn every_cross_database_macro_renders_and_runs_on_duckdb() {
          has_now, has_backcompat_now, has_utc_now, powers_for_five from every_macro",
     );
     let expected = [
-        "2024-02-02", "2024-02-29", "2024-04-15", "60", "2", "2024-05-01", "2024-02-29", "2024-03-31",
-        "2024-07-04", "NULL", "2024-01-01 10:00:00", "1.5", "1.500000", "7", "7", "true", "12", "3",
-        "true", "9e8287435ae73a052c9459e215e46a28", "abc", "4", "3", "Kiln", "ln", "b", "its", "it's", "1",
-        "[1, 2]", "[1, 2]", "[1, 2]", "true", "true", "true", "3",
+        "2024-02-02",
+        "2024-02-29",
+        "2024-04-15",
+        "60",
+        "2",
+        "2024-05-01",
+        "2024-02-29",
+        "2024-03-31",
+        "2024-07-04",
+        "NULL",
+        "2024-01-01 10:00:00",
+        "1.5",
+        "1.500000",
+        "7",
+        "7",
+        "true",
+        "12",
+        "3",
+        "true",
+        "9e8287435ae73a052c9459e215e46a28",
+        "abc",
+        "4",
+        "3",
+        "Kiln",
+        "ln",
+        "b",
+        "its",
+        "it's",
+        "1",
+        "[1, 2]",
+        "[1, 2]",
+        "[1, 2]",
+        "true",
+        "true",
+        "true",
+        "3",
     ];
     assert_eq!(row[0], expected.map(String::from).to_vec());
     assert_eq!(
-        p.query("db.duckdb", "select any_big, joined, top_two from aggregates"),
+        p.query(
+            "db.duckdb",
+            "select any_big, joined, top_two from aggregates"
+        ),
         vec![vec!["true".to_string(), "1-2-3".into(), "3-2".into()]]
     );
     assert_eq!(p.column("db.duckdb", "select n from set_ops"), vec!["1"]);
     assert_eq!(
-        p.column("db.duckdb", "select generated_number from series order by 1"),
+        p.column(
+            "db.duckdb",
+            "select generated_number from series order by 1"
+        ),
         vec!["1", "2", "3", "4", "5"]
     );
     assert_eq!(
-        p.column("db.duckdb", "select date_day::date::varchar from spine order by 1"),
+        p.column(
+            "db.duckdb",
+            "select date_day::date::varchar from spine order by 1"
+        ),
         vec!["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
     );
 }
@@ -119,7 +160,11 @@ fn a_project_overrides_a_builtin_through_dispatch() {
     p.ok(&["run"]);
     assert_eq!(
         p.query("db.duckdb", "select h, h2, t from m"),
-        vec![vec!["hashed:x".to_string(), "hashed:y".into(), "varchar(12)".into()]]
+        vec![vec![
+            "hashed:x".to_string(),
+            "hashed:y".into(),
+            "varchar(12)".into()
+        ]]
     );
 }
 
@@ -217,7 +262,10 @@ fn compiled_text_is_dbt_duckdbs_to_the_byte() {
         p.inline("{{ dbt.listagg('m', \"','\", 'order by m', 2) }}"),
         "list_aggr(\n        (array_agg(\n            m\n            order by m\n        ))[1:2],\n        'string_agg',\n        ','\n        )"
     );
-    assert_eq!(p.inline("{{ dbt.safe_cast('x', 'int') }}"), "\n    \n    cast(x as int)");
+    assert_eq!(
+        p.inline("{{ dbt.safe_cast('x', 'int') }}"),
+        "\n    \n    cast(x as int)"
+    );
     assert_eq!(
         p.inline("{{ dbt.length('s') }}"),
         "\n\n    length(\n        s\n    )"

@@ -57,9 +57,15 @@ fn model_versions_build_their_own_relations() {
         .find(|t| t.starts_with("test.proj.not_null_orders_v1_id."))
         .expect("a test of v1");
     // Each version's tests run after that version is built.
-    assert_eq!(m["nodes"][v1_test.as_str()]["depends_on"]["nodes"][0], "model.proj.orders.v1");
+    assert_eq!(
+        m["nodes"][v1_test.as_str()]["depends_on"]["nodes"][0],
+        "model.proj.orders.v1"
+    );
     // A reference to a deprecated version warns, as dbt does.
-    assert!(err.contains("model.proj.orders.v1, which was deprecated on 2020-01-01"), "{err}");
+    assert!(
+        err.contains("model.proj.orders.v1, which was deprecated on 2020-01-01"),
+        "{err}"
+    );
 }
 
 /// A private model may be referenced only from its own group.
@@ -82,7 +88,10 @@ fn private_models_are_private_to_their_group() {
     std::fs::remove_file(p.dir.join("models/outsider.sql")).unwrap();
     p.ok(&["parse"]);
     let m = p.manifest();
-    assert_eq!(m["groups"]["group.proj.finance"]["owner"]["email"], "fin@example.com");
+    assert_eq!(
+        m["groups"]["group.proj.finance"]["owner"]["email"],
+        "fin@example.com"
+    );
     assert_eq!(m["group_map"]["finance"].as_array().unwrap().len(), 2);
 }
 
@@ -134,9 +143,15 @@ fn semantic_layer_definitions_are_in_the_manifest() {
         "{{ Dimension('order__id') }} > 0"
     );
     assert_eq!(metric["type_params"]["measure"]["name"], "revenue");
-    assert_eq!(metric["type_params"]["input_measures"][0]["name"], "revenue");
+    assert_eq!(
+        metric["type_params"]["input_measures"][0]["name"],
+        "revenue"
+    );
     let deps = m["exposures"]["exposure.proj.dashboard"]["depends_on"]["nodes"].to_string();
-    assert!(deps.contains("metric.proj.total_revenue") && deps.contains("model.proj.orders"), "{deps}");
+    assert!(
+        deps.contains("metric.proj.total_revenue") && deps.contains("model.proj.orders"),
+        "{deps}"
+    );
 }
 
 /// Python models are read (their refs place them in the graph) but kiln
@@ -187,13 +202,22 @@ fn build_runs_exposures_as_no_ops() {
 #[test]
 fn restrict_access_keeps_protected_models_in_their_package() {
     let p = run_project(&[
-        ("models/reader.sql", "select * from {{ ref('inner_model') }}\n"),
+        (
+            "models/reader.sql",
+            "select * from {{ ref('inner_model') }}\n",
+        ),
         (
             "dbt_packages/lib/dbt_project.yml",
             "name: lib\nconfig-version: 2\nrestrict-access: true\n",
         ),
-        ("dbt_packages/lib/models/inner_model.sql", "select 1 as id\n"),
-        ("dbt_packages/lib/models/open_model.sql", "select * from {{ ref('inner_model') }}\n"),
+        (
+            "dbt_packages/lib/models/inner_model.sql",
+            "select 1 as id\n",
+        ),
+        (
+            "dbt_packages/lib/models/open_model.sql",
+            "select * from {{ ref('inner_model') }}\n",
+        ),
     ]);
     let (code, _, err) = p.run(&["parse"]);
     assert_eq!(code, 2);

@@ -295,9 +295,16 @@ fn run_context_as_dbt_gives_it() {
         .env("DBT_ENV_CUSTOM_ENV_TEAM", "analytics")
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
-        p.query("db.duckdb", "select selected, thread, which, team, greeting, owner from context"),
+        p.query(
+            "db.duckdb",
+            "select selected, thread, which, team, greeting, owner from context"
+        ),
         vec![vec![
             "model.proj.context".to_string(),
             "Thread-1".into(),
@@ -320,9 +327,15 @@ fn macros_collect_extra_arguments() {
          {% macro default__inner(a, b) %}{{ return(a ~ ':' ~ kwargs.get('at_least', 'none') ~ ':' ~ (varargs | length)) }}{% endmacro %}\n\
          {% macro many(a) %}{{ varargs | join('-') }}{% endmacro %}\n",
     );
-    assert_eq!(p.inline("{{ outer(1, at_least=0.5) }} {{ outer(a=2) }}"), "1:0.5:0 2:none:0");
+    assert_eq!(
+        p.inline("{{ outer(1, at_least=0.5) }} {{ outer(a=2) }}"),
+        "1:0.5:0 2:none:0"
+    );
     assert_eq!(p.inline("{{ many(1, 2, 3) }}"), "2-3");
-    assert_eq!(p.inline("{{ zip_strict([1, 2], ['a', 'b']) | list }}"), "[(1, 'a'), (2, 'b')]");
+    assert_eq!(
+        p.inline("{{ zip_strict([1, 2], ['a', 'b']) | list }}"),
+        "[(1, 'a'), (2, 'b')]"
+    );
     let (code, _, err) = p.run(&["compile", "--inline", "{{ zip_strict([1], [1, 2]) }}"]);
     assert_eq!(code, 2);
     assert!(err.contains("different lengths"), "{err}");
@@ -353,7 +366,9 @@ fn call_blocks_whose_caller_takes_arguments() {
         "{% macro each_user(users) -%}\n{% for u in users %}[{{ caller(u, loop.index) }}]{% endfor %}\n{%- endmacro %}\n",
     );
     assert_eq!(
-        p.inline("{% call(name, i) each_user(['ann', 'bob']) %}{{ i }}:{{ name | upper }}{% endcall %}"),
+        p.inline(
+            "{% call(name, i) each_user(['ann', 'bob']) %}{{ i }}:{{ name | upper }}{% endcall %}"
+        ),
         "[1:ANN][2:BOB]"
     );
 }

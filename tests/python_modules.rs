@@ -15,7 +15,9 @@ fn datetime_arithmetic_and_comparison_as_python() {
     let p = project();
     let d = "modules.datetime";
     assert_eq!(
-        p.inline(&format!("{{{{ {d}.date(2024, 3, 1) - {d}.timedelta(days=1) }}}}")),
+        p.inline(&format!(
+            "{{{{ {d}.date(2024, 3, 1) - {d}.timedelta(days=1) }}}}"
+        )),
         "2024-02-29"
     );
     assert_eq!(
@@ -52,7 +54,9 @@ fn datetime_formatting_replace_and_time_zones() {
         "2024-01-02T03:04:05 2024-01-02 03:04:05.000600"
     );
     assert_eq!(
-        p.inline(&format!("{{{{ {d}.datetime(2024, 1, 31).replace(month=2, day=29).strftime('%Y-%m-%d') }}}}")),
+        p.inline(&format!(
+            "{{{{ {d}.datetime(2024, 1, 31).replace(month=2, day=29).strftime('%Y-%m-%d') }}}}"
+        )),
         "2024-02-29"
     );
     // A replace that cannot happen says so instead of returning the value unchanged.
@@ -128,5 +132,8 @@ fn percent_formatting_tuples_and_dict_keywords() {
         p.inline("{{ zip([1, 2], ['a', 'b']) | list }} {{ {'a': 1}.items() | list }} {{ modules.itertools.product([1], ['x']) | list }}"),
         "[(1, 'a'), (2, 'b')] [('a', 1)] [(1, 'x')]"
     );
-    assert_eq!(p.inline("{{ dict(a=1, b=2) }} {{ dict({'a': 1}, b=2) }}"), "{'a': 1, 'b': 2} {'a': 1, 'b': 2}");
+    assert_eq!(
+        p.inline("{{ dict(a=1, b=2) }} {{ dict({'a': 1}, b=2) }}"),
+        "{'a': 1, 'b': 2} {'a': 1, 'b': 2}"
+    );
 }

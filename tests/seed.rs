@@ -48,12 +48,22 @@ fn seeds_are_typed_as_dbt_duckdb_types_them() {
         "db.duckdb",
         "select column_name, data_type from information_schema.columns where table_name = 'events' order by ordinal_position",
     );
-    let types: Vec<String> = types.into_iter().map(|r| format!("{} {}", r[0], r[1])).collect();
+    let types: Vec<String> = types
+        .into_iter()
+        .map(|r| format!("{} {}", r[0], r[1]))
+        .collect();
     assert_eq!(
         types,
         [
-            "n INTEGER", "big BIGINT", "score DOUBLE", "day DATE", "at TIMESTAMP", "flag BOOLEAN",
-            "empty INTEGER", "clock VARCHAR", "label VARCHAR"
+            "n INTEGER",
+            "big BIGINT",
+            "score DOUBLE",
+            "day DATE",
+            "at TIMESTAMP",
+            "flag BOOLEAN",
+            "empty INTEGER",
+            "clock VARCHAR",
+            "label VARCHAR"
         ]
     );
     assert_eq!(

@@ -20,7 +20,10 @@ fn yaml_anchors_merge_keys_and_unknown_keys() {
     let out = p.kiln(&["run"]).env("OWNER", "ana").output().expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("unknown top-level key `my_team_notes`"), "{err}");
+    assert!(
+        err.contains("unknown top-level key `my_team_notes`"),
+        "{err}"
+    );
     assert_eq!(
         p.column("db.duckdb", "select table_type from information_schema.tables where table_name in ('a', 'b') order by table_name"),
         vec!["BASE TABLE", "BASE TABLE"]
@@ -66,13 +69,24 @@ fn dbts_command_line_flags_are_accepted() {
         ("models/schema.yml", "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [unique]\n"),
     ]);
     p.ok(&[
-        "--no-partial-parse", "--log-level", "warn", "--no-version-check", "--no-use-colors",
-        "run", "--log-level-file", "debug", "--no-print", "--no-send-anonymous-usage-stats",
+        "--no-partial-parse",
+        "--log-level",
+        "warn",
+        "--no-version-check",
+        "--no-use-colors",
+        "run",
+        "--log-level-file",
+        "debug",
+        "--no-print",
+        "--no-send-anonymous-usage-stats",
     ]);
     // --target-path moves the artifacts.
     p.ok(&["--target-path", "out", "build", "--resource-type", "model"]);
     let results = p.read("out/run_results.json");
-    assert!(results.contains("model.proj.a") && !results.contains("test.proj."), "{results}");
+    assert!(
+        results.contains("model.proj.a") && !results.contains("test.proj."),
+        "{results}"
+    );
     // --exclude-resource-type leaves tests out of build; --quiet prints no progress.
     let (code, _, err) = p.run(&["build", "--exclude-resource-type", "test", "-q"]);
     assert_eq!(code, 0, "{err}");
@@ -118,7 +132,11 @@ fn selectors_yml_renders_jinja() {
         .env("PICK", "b")
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "b");
 }
 
@@ -130,7 +148,8 @@ fn query_comments_as_dbt_project_yml_says() {
     p.ok(&["run"]);
     let ran = p.read("target/run/proj/models/a.sql");
     assert!(
-        ran.starts_with(r#"/* {"app": "dbt", "dbt_version": "#) && ran.contains(r#""node_id": "model.proj.a"} */"#),
+        ran.starts_with(r#"/* {"app": "dbt", "dbt_version": "#)
+            && ran.contains(r#""node_id": "model.proj.a"} */"#),
         "{ran}"
     );
     p.write(
@@ -140,7 +159,10 @@ fn query_comments_as_dbt_project_yml_says() {
     p.ok(&["run"]);
     let ran = p.read("target/run/proj/models/a.sql");
     assert!(ran.trim_end().ends_with("/* run by dev for a */"), "{ran}");
-    p.write("dbt_project.yml", "name: proj\nprofile: proj\nconfig-version: 2\nquery-comment: null\n");
+    p.write(
+        "dbt_project.yml",
+        "name: proj\nprofile: proj\nconfig-version: 2\nquery-comment: null\n",
+    );
     p.ok(&["run"]);
     assert!(!p.read("target/run/proj/models/a.sql").contains("/*"));
 }

@@ -90,15 +90,20 @@ fn open_connection(path: Option<&Path>) -> Result<(duckdb::Connection, RawDataba
         if !dir.is_dir() {
             return Err(Error::new(format!(
                 "the directory of the database file {} does not exist",
-                dir.join(path.and_then(Path::file_name).unwrap_or_default()).display()
+                dir.join(path.and_then(Path::file_name).unwrap_or_default())
+                    .display()
             ))
             .note("create it, or change `path:` in profiles.yml"));
         }
     }
     let c_path = match path {
         Some(p) => Some(
-            std::ffi::CString::new(p.to_string_lossy().as_bytes())
-                .map_err(|_| Error::new(format!("the database path {} holds a NUL byte", p.display())))?,
+            std::ffi::CString::new(p.to_string_lossy().as_bytes()).map_err(|_| {
+                Error::new(format!(
+                    "the database path {} holds a NUL byte",
+                    p.display()
+                ))
+            })?,
         ),
         None => None,
     };
@@ -119,7 +124,9 @@ fn open_connection(path: Option<&Path>) -> Result<(duckdb::Connection, RawDataba
             "unknown error".to_string()
         } else {
             // SAFETY: DuckDB set `err` to a NUL-terminated string it allocated.
-            let m = unsafe { std::ffi::CStr::from_ptr(err) }.to_string_lossy().to_string();
+            let m = unsafe { std::ffi::CStr::from_ptr(err) }
+                .to_string_lossy()
+                .to_string();
             unsafe { ffi::duckdb_free(err.cast()) };
             m
         };

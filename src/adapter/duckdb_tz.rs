@@ -69,18 +69,27 @@ fn truncate(part: &str, micros: i64) -> Result<i64, Failure> {
         "year" | "years" | "y" | "yr" | "yrs" => ymd(date.year(), 1),
         "quarter" | "quarters" => ymd(date.year(), (date.month() - 1) / 3 * 3 + 1),
         "month" | "months" | "mon" => ymd(date.year(), date.month()),
-        "week" | "weeks" | "w" => Some(day(
-            date - Duration::days(date.weekday().num_days_from_monday() as i64),
-        )),
+        "week" | "weeks" | "w" => {
+            Some(day(date
+                - Duration::days(
+                    date.weekday().num_days_from_monday() as i64
+                )))
+        }
         "day" | "days" | "d" | "dayofmonth" => Some(day(date)),
-        "hour" | "hours" | "h" | "hr" => d.with_minute(0).and_then(|x| x.with_second(0)).and_then(|x| x.with_nanosecond(0)),
+        "hour" | "hours" | "h" | "hr" => d
+            .with_minute(0)
+            .and_then(|x| x.with_second(0))
+            .and_then(|x| x.with_nanosecond(0)),
         "minute" | "minutes" | "m" | "min" => d.with_second(0).and_then(|x| x.with_nanosecond(0)),
         "second" | "seconds" | "s" | "sec" => d.with_nanosecond(0),
-        "millisecond" | "milliseconds" | "ms" => d.with_nanosecond(d.nanosecond() / 1_000_000 * 1_000_000),
+        "millisecond" | "milliseconds" | "ms" => {
+            d.with_nanosecond(d.nanosecond() / 1_000_000 * 1_000_000)
+        }
         "microsecond" | "microseconds" | "us" => Some(d),
         other => return Err(format!("unknown date part '{other}'").into()),
     };
-    out.map(to_micros).ok_or_else(|| "timestamp out of range".into())
+    out.map(to_micros)
+        .ok_or_else(|| "timestamp out of range".into())
 }
 
 fn part_of(part: &str, micros: i64) -> Result<i64, Failure> {
@@ -98,8 +107,12 @@ fn part_of(part: &str, micros: i64) -> Result<i64, Failure> {
         "hour" | "hours" | "h" | "hr" => d.hour() as i64,
         "minute" | "minutes" | "m" | "min" => d.minute() as i64,
         "second" | "seconds" | "s" | "sec" => d.second() as i64,
-        "millisecond" | "milliseconds" | "ms" => (d.second() * 1000 + d.nanosecond() / 1_000_000) as i64,
-        "microsecond" | "microseconds" | "us" => (d.second() as i64) * 1_000_000 + (d.nanosecond() / 1000) as i64,
+        "millisecond" | "milliseconds" | "ms" => {
+            (d.second() * 1000 + d.nanosecond() / 1_000_000) as i64
+        }
+        "microsecond" | "microseconds" | "us" => {
+            (d.second() as i64) * 1_000_000 + (d.nanosecond() / 1000) as i64
+        }
         "epoch" => micros.div_euclid(1_000_000),
         "decade" | "decades" => d.year() as i64 / 10,
         "century" | "centuries" => (d.year() as i64 - 1) / 100 + 1,
@@ -167,7 +180,12 @@ macro_rules! column {
     ($input:expr, $idx:expr, $ty:ty) => {
         // SAFETY: the signature fixes this column's type, and DuckDB hands
         // scalar functions flat vectors of the chunk's length.
-        unsafe { $input.flat_vector($idx).as_slice_with_len::<$ty>($input.len()).to_vec() }
+        unsafe {
+            $input
+                .flat_vector($idx)
+                .as_slice_with_len::<$ty>($input.len())
+                .to_vec()
+        }
     };
 }
 
@@ -177,7 +195,11 @@ struct Plus;
 impl VScalar for Plus {
     type State = ();
 
-    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+    fn invoke(
+        _: &(),
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Failure> {
         let first_is_interval = input.flat_vector(0).logical_type().id() == LogicalTypeId::Interval;
         if first_is_interval {
             let (iv, ts) = (column!(input, 0, duckdb_interval), column!(input, 1, i64));
@@ -202,7 +224,11 @@ struct Minus;
 impl VScalar for Minus {
     type State = ();
 
-    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+    fn invoke(
+        _: &(),
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Failure> {
         let (ts, iv) = (column!(input, 0, i64), column!(input, 1, duckdb_interval));
         each_row(input, output, |r| add_interval(ts[r], iv[r], -1))
     }
@@ -218,7 +244,11 @@ struct Between;
 impl VScalar for Between {
     type State = ();
 
-    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+    fn invoke(
+        _: &(),
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Failure> {
         let (a, b) = (column!(input, 0, i64), column!(input, 1, i64));
         let n = input.len();
         let mut out = output.flat_vector();
@@ -233,9 +263,14 @@ impl VScalar for Between {
             })
             .collect();
         // SAFETY: the output is an INTERVAL vector of `n` rows.
-        unsafe { out.as_mut_slice_with_len::<duckdb_interval>(n).copy_from_slice(&values) };
+        unsafe {
+            out.as_mut_slice_with_len::<duckdb_interval>(n)
+                .copy_from_slice(&values)
+        };
         for r in 0..n {
-            if input.flat_vector(0).row_is_null(r as u64) || input.flat_vector(1).row_is_null(r as u64) {
+            if input.flat_vector(0).row_is_null(r as u64)
+                || input.flat_vector(1).row_is_null(r as u64)
+            {
                 out.set_null(r);
             }
         }
@@ -257,7 +292,11 @@ struct Trunc;
 impl VScalar for Trunc {
     type State = ();
 
-    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+    fn invoke(
+        _: &(),
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Failure> {
         let (parts, ts) = (column!(input, 0, duckdb_string_t), column!(input, 1, i64));
         each_row(input, output, |r| truncate(&text(&parts[r]), ts[r]))
     }
@@ -273,7 +312,11 @@ struct Part;
 impl VScalar for Part {
     type State = ();
 
-    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+    fn invoke(
+        _: &(),
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Failure> {
         let (parts, ts) = (column!(input, 0, duckdb_string_t), column!(input, 1, i64));
         each_row(input, output, |r| part_of(&text(&parts[r]), ts[r]))
     }
@@ -292,7 +335,11 @@ struct Diff;
 impl VScalar for Diff {
     type State = ();
 
-    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+    fn invoke(
+        _: &(),
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Failure> {
         let parts = column!(input, 0, duckdb_string_t);
         let (a, b) = (column!(input, 1, i64), column!(input, 2, i64));
         each_row(input, output, |r| diff(&text(&parts[r]), a[r], b[r]))
@@ -312,13 +359,20 @@ struct NamedPart;
 impl VScalar for NamedPart {
     type State = String;
 
-    fn invoke(part: &String, input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+    fn invoke(
+        part: &String,
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Failure> {
         let ts = column!(input, 0, i64);
         each_row(input, output, |r| part_of(part, ts[r]))
     }
 
     fn signatures() -> Vec<ScalarFunctionSignature> {
-        vec![ScalarFunctionSignature::exact(vec![tz()], LogicalTypeId::Bigint.into())]
+        vec![ScalarFunctionSignature::exact(
+            vec![tz()],
+            LogicalTypeId::Bigint.into(),
+        )]
     }
 }
 
@@ -333,7 +387,11 @@ fn zone_of(name: &str) -> Result<jiff::tz::TimeZone, Failure> {
 impl VScalar for AtZone {
     type State = ();
 
-    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+    fn invoke(
+        _: &(),
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Failure> {
         let to_instant = input.flat_vector(1).logical_type().id() == LogicalTypeId::Timestamp;
         let (zones, ts) = (column!(input, 0, duckdb_string_t), column!(input, 1, i64));
         each_row(input, output, |r| {
@@ -344,7 +402,8 @@ impl VScalar for AtZone {
             let offset = if to_instant {
                 crate::jinja::datetime::wall_offset(&zone, to_datetime(micros)?)? as i64
             } else {
-                zone.to_offset(jiff::Timestamp::from_second(secs)?).seconds() as i64
+                zone.to_offset(jiff::Timestamp::from_second(secs)?)
+                    .seconds() as i64
             };
             Ok(if to_instant {
                 micros - offset * 1_000_000
@@ -368,7 +427,11 @@ struct Today;
 impl VScalar for Today {
     type State = ();
 
-    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> Result<(), Failure> {
+    fn invoke(
+        _: &(),
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Failure> {
         let n = input.len().max(1);
         let days = chrono::Utc::now().timestamp_micros().div_euclid(DAY_MICROS) as i32;
         let mut out = output.flat_vector();
@@ -378,7 +441,10 @@ impl VScalar for Today {
     }
 
     fn signatures() -> Vec<ScalarFunctionSignature> {
-        vec![ScalarFunctionSignature::exact(vec![], LogicalTypeId::Date.into())]
+        vec![ScalarFunctionSignature::exact(
+            vec![],
+            LogicalTypeId::Date.into(),
+        )]
     }
 
     fn volatile() -> bool {
@@ -389,7 +455,18 @@ impl VScalar for Today {
 /// Adds the overloads to the database `conn` belongs to (once per database:
 /// they live in its system catalog).
 pub fn register_functions(conn: &duckdb::Connection) -> duckdb::Result<()> {
-    for part in ["year", "month", "day", "hour", "minute", "second", "quarter", "week", "dayofweek", "dayofyear"] {
+    for part in [
+        "year",
+        "month",
+        "day",
+        "hour",
+        "minute",
+        "second",
+        "quarter",
+        "week",
+        "dayofweek",
+        "dayofyear",
+    ] {
         conn.register_scalar_function_with_state::<NamedPart>(part, &part.to_string())?;
     }
     conn.register_scalar_function::<AtZone>("timezone")?;
@@ -425,7 +502,8 @@ pub fn register_casts(db: ffi::duckdb_database) -> Result<(), String> {
             (ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME, cast_to_time as CastFn),
         ] {
             let mut cast = ffi::duckdb_create_cast_function();
-            let mut from = ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ);
+            let mut from =
+                ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ);
             let mut to = ffi::duckdb_create_logical_type(target);
             ffi::duckdb_cast_function_set_source_type(cast, from);
             ffi::duckdb_cast_function_set_target_type(cast, to);
@@ -442,7 +520,12 @@ pub fn register_casts(db: ffi::duckdb_database) -> Result<(), String> {
     }
 }
 
-type CastFn = unsafe extern "C" fn(ffi::duckdb_function_info, ffi::idx_t, ffi::duckdb_vector, ffi::duckdb_vector) -> bool;
+type CastFn = unsafe extern "C" fn(
+    ffi::duckdb_function_info,
+    ffi::idx_t,
+    ffi::duckdb_vector,
+    ffi::duckdb_vector,
+) -> bool;
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
@@ -452,18 +535,27 @@ const DAY_MICROS: i64 = 86_400_000_000;
 /// # Safety
 /// `input` is a flat vector of `count` i64 values and `output` a vector of
 /// `count` slots of `T`, as DuckDB hands a cast function.
-unsafe fn cast_each<T>(count: ffi::idx_t, input: ffi::duckdb_vector, output: ffi::duckdb_vector, f: impl Fn(i64) -> T) -> bool {
+unsafe fn cast_each<T>(
+    count: ffi::idx_t,
+    input: ffi::duckdb_vector,
+    output: ffi::duckdb_vector,
+    f: impl Fn(i64) -> T,
+) -> bool {
     let n = count as usize;
     let data = ffi::duckdb_vector_get_data(input) as *const i64;
     let out = ffi::duckdb_vector_get_data(output) as *mut T;
     let validity = ffi::duckdb_vector_get_validity(input);
     for row in 0..n {
-        let valid = validity.is_null() || ffi::duckdb_validity_row_is_valid(validity, row as ffi::idx_t);
+        let valid =
+            validity.is_null() || ffi::duckdb_validity_row_is_valid(validity, row as ffi::idx_t);
         if valid {
             out.add(row).write(f(*data.add(row)));
         } else {
             ffi::duckdb_vector_ensure_validity_writable(output);
-            ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), row as ffi::idx_t);
+            ffi::duckdb_validity_set_row_invalid(
+                ffi::duckdb_vector_get_validity(output),
+                row as ffi::idx_t,
+            );
         }
     }
     true
@@ -476,7 +568,9 @@ unsafe extern "C" fn cast_to_date(
     input: ffi::duckdb_vector,
     output: ffi::duckdb_vector,
 ) -> bool {
-    cast_each(count, input, output, |micros| micros.div_euclid(DAY_MICROS) as i32)
+    cast_each(count, input, output, |micros| {
+        micros.div_euclid(DAY_MICROS) as i32
+    })
 }
 
 /// TIME is microseconds since midnight (i64).
@@ -499,15 +593,41 @@ mod tests {
 
     #[test]
     fn interval_arithmetic_truncation_and_parts() {
-        let iv = duckdb_interval { months: 1, days: 1, micros: 3_600_000_000 };
+        let iv = duckdb_interval {
+            months: 1,
+            days: 1,
+            micros: 3_600_000_000,
+        };
         assert_eq!(
             add_interval(micros("2024-01-31 10:00:00"), iv, 1).unwrap(),
             micros("2024-03-01 11:00:00")
         );
-        assert_eq!(truncate("quarter", micros("2024-05-17 10:11:12")).unwrap(), micros("2024-04-01 00:00:00"));
-        assert_eq!(truncate("week", micros("2024-05-17 10:11:12")).unwrap(), micros("2024-05-13 00:00:00"));
+        assert_eq!(
+            truncate("quarter", micros("2024-05-17 10:11:12")).unwrap(),
+            micros("2024-04-01 00:00:00")
+        );
+        assert_eq!(
+            truncate("week", micros("2024-05-17 10:11:12")).unwrap(),
+            micros("2024-05-13 00:00:00")
+        );
         assert_eq!(part_of("dow", micros("2024-05-19 00:00:00")).unwrap(), 0);
-        assert_eq!(diff("day", micros("2024-01-01 23:00:00"), micros("2024-01-02 01:00:00")).unwrap(), 1);
-        assert_eq!(diff("month", micros("2024-01-31 00:00:00"), micros("2024-02-01 00:00:00")).unwrap(), 1);
+        assert_eq!(
+            diff(
+                "day",
+                micros("2024-01-01 23:00:00"),
+                micros("2024-01-02 01:00:00")
+            )
+            .unwrap(),
+            1
+        );
+        assert_eq!(
+            diff(
+                "month",
+                micros("2024-01-31 00:00:00"),
+                micros("2024-02-01 00:00:00")
+            )
+            .unwrap(),
+            1
+        );
     }
 }

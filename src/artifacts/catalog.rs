@@ -118,7 +118,11 @@ pub fn build(
     inv: &Invocation,
     empty: bool,
 ) -> Result<(Json, ColumnTypes)> {
-    let all = if empty { HashMap::new() } else { describe_all(db)? };
+    let all = if empty {
+        HashMap::new()
+    } else {
+        describe_all(db)?
+    };
     let mut nodes = Map::new();
     let mut sources = Map::new();
     let mut types = ColumnTypes::new();

@@ -26,7 +26,9 @@ pub fn write(path: &Path, which: &str, results: &[NodeResult]) -> Result<()> {
             rest
         };
         let status = match r.status {
-            Status::Success | Status::Pass | Status::Warn | Status::NoOp => TestCaseStatus::success(),
+            Status::Success | Status::Pass | Status::Warn | Status::NoOp => {
+                TestCaseStatus::success()
+            }
             Status::Skipped => {
                 let mut s = TestCaseStatus::skipped();
                 s.set_message(r.message.clone());

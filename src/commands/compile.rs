@@ -1,9 +1,9 @@
 //! `kiln compile`: render the selected nodes into target/compiled/, or print
 //! `--inline` SQL.
 
+use crate::adapter::Db;
 use crate::cli::CompileArgs;
 use crate::commands::Session;
-use crate::adapter::Db;
 use crate::compile::{compile_all, write_compiled, Compiler};
 use crate::error::Result;
 use crate::manifest::{CompiledNodes, ResourceType};

@@ -154,7 +154,9 @@ fn measure(
         .map(|f| format!(" where {f}"))
         .unwrap_or_default();
     let sql = if let Some(query) = &source.loaded_at_query {
-        let query = compiler.compile_inline(query, Some(db)).map_err(|e| e.to_string())?;
+        let query = compiler
+            .compile_inline(query, Some(db))
+            .map_err(|e| e.to_string())?;
         format!("select epoch(cast(max_loaded_at as timestamp)), epoch(now()::timestamp) from ({query}) as t(max_loaded_at)")
     } else if let Some(field) = source
         .loaded_at_field

@@ -24,7 +24,9 @@ pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
     let _ = session
         .jinja
         .invocation_args
-        .set(crate::jinja::to_value(invocation_args(args, which, &session)));
+        .set(crate::jinja::to_value(invocation_args(
+            args, which, &session,
+        )));
     let ids = session.select(&args.selection, &narrow(types, args))?;
     run_nodes(&session, args, which, &ids)
 }
@@ -33,8 +35,12 @@ pub fn run(args: &RunArgs, which: &str, types: &[ResourceType]) -> Result<i32> {
 /// --exclude-resource-type.
 fn narrow(types: &[ResourceType], args: &RunArgs) -> Vec<ResourceType> {
     let only = crate::cli::ResourceTypeArg::to_types(&args.resource_type);
-    let all = args.resource_type.contains(&crate::cli::ResourceTypeArg::All)
-        || args.resource_type.contains(&crate::cli::ResourceTypeArg::Default);
+    let all = args
+        .resource_type
+        .contains(&crate::cli::ResourceTypeArg::All)
+        || args
+            .resource_type
+            .contains(&crate::cli::ResourceTypeArg::Default);
     let without = crate::cli::ResourceTypeArg::to_types(&args.exclude_resource_type);
     types
         .iter()

@@ -257,7 +257,11 @@ impl Compiler {
                 }
             }
             if !out.iter().any(|o| &o.0 == dep) {
-                out.push((dep.clone(), format!("{}{}", crate::jinja::relation::CTE_PREFIX, parent.name), sql));
+                out.push((
+                    dep.clone(),
+                    format!("{}{}", crate::jinja::relation::CTE_PREFIX, parent.name),
+                    sql,
+                ));
             }
         }
         Ok(out)

@@ -87,10 +87,11 @@ fn read_spec(dir: &Path) -> Result<Option<Spec>> {
                 .to_string();
             // As dbt: `env_var()` works in packages.yml (private git tokens).
             let renderer = crate::jinja::yaml_render::YamlRenderer::new(Json::Null, None);
-            let entries = match renderer.render_value(&Json::Array(entries), Path::new(file), &text)? {
-                Json::Array(list) => list,
-                _ => Vec::new(),
-            };
+            let entries =
+                match renderer.render_value(&Json::Array(entries), Path::new(file), &text)? {
+                    Json::Array(list) => list,
+                    _ => Vec::new(),
+                };
             return Ok(Some(Spec {
                 file,
                 entries,

@@ -156,42 +156,42 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
             let spawned = std::thread::Builder::new()
                 .name(format!("Thread-{}", w + 1))
                 .spawn_scoped(s, move || {
-                let db = match db_for(adapter, cache) {
-                    Ok(db) => db,
-                    Err(e) => {
-                        *worker_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                        scheduler.stop();
-                        return;
-                    }
-                };
-                let interrupt_id = w + 1;
-                cancel::register(interrupt_id, db.conn().interrupter());
-                let thread_id = format!("Thread-{}", w + 1);
-                while let Some(i) = scheduler.next() {
-                    if cancel::is_cancelled() {
-                        scheduler.stop();
-                        break;
-                    }
-                    let node = runnable[i];
-                    reporter.started(node);
-                    let (mut result, code) = run_node(rc, node, &db, &thread_id);
-                    promote_test_warning(&mut result);
-                    reporter.finished(node, &result);
-                    let failed = result.status.blocks_children();
-                    finished
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((result, code));
-                    if failed && (opts.fail_fast || cancel::is_cancelled()) {
-                        scheduler.stop();
-                        if opts.fail_fast {
-                            cancel::cancel();
+                    let db = match db_for(adapter, cache) {
+                        Ok(db) => db,
+                        Err(e) => {
+                            *worker_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                            scheduler.stop();
+                            return;
                         }
+                    };
+                    let interrupt_id = w + 1;
+                    cancel::register(interrupt_id, db.conn().interrupter());
+                    let thread_id = format!("Thread-{}", w + 1);
+                    while let Some(i) = scheduler.next() {
+                        if cancel::is_cancelled() {
+                            scheduler.stop();
+                            break;
+                        }
+                        let node = runnable[i];
+                        reporter.started(node);
+                        let (mut result, code) = run_node(rc, node, &db, &thread_id);
+                        promote_test_warning(&mut result);
+                        reporter.finished(node, &result);
+                        let failed = result.status.blocks_children();
+                        finished
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((result, code));
+                        if failed && (opts.fail_fast || cancel::is_cancelled()) {
+                            scheduler.stop();
+                            if opts.fail_fast {
+                                cancel::cancel();
+                            }
+                        }
+                        scheduler.finish(i, failed);
                     }
-                    scheduler.finish(i, failed);
-                }
-                cancel::unregister(interrupt_id);
-            });
+                    cancel::unregister(interrupt_id);
+                });
             if let Err(e) = spawned {
                 *worker_error.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some(Error::new(format!("could not start a worker thread: {e}")));
@@ -393,7 +393,17 @@ fn stores_failures(n: &Node, flag: bool) -> bool {
 fn create_schemas(compiler: &Compiler, db: &Db, nodes: &[&Node]) -> Result<()> {
     let schemas: BTreeSet<(String, String)> = nodes
         .iter()
-        .filter(|n| n.is_relational() || stores_failures(n, compiler.jinja.flags.get_attr("STORE_FAILURES").is_ok_and(|v| v.is_true())))
+        .filter(|n| {
+            n.is_relational()
+                || stores_failures(
+                    n,
+                    compiler
+                        .jinja
+                        .flags
+                        .get_attr("STORE_FAILURES")
+                        .is_ok_and(|v| v.is_true()),
+                )
+        })
         .map(|n| (n.database.clone(), n.schema.clone()))
         .collect();
     if schemas.is_empty() {

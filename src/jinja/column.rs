@@ -82,13 +82,23 @@ impl ColumnObj {
     }
 
     fn is_string(&self) -> bool {
-        one_of(&self.dtype, &["text", "character varying", "character", "varchar"])
+        one_of(
+            &self.dtype,
+            &["text", "character varying", "character", "varchar"],
+        )
     }
 
     fn is_float(&self) -> bool {
         one_of(
             &self.dtype,
-            &["real", "float", "float4", "float8", "double", "double precision"],
+            &[
+                "real",
+                "float",
+                "float4",
+                "float8",
+                "double",
+                "double precision",
+            ],
         )
     }
 
@@ -96,9 +106,26 @@ impl ColumnObj {
         one_of(
             &self.dtype,
             &[
-                "tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint",
-                "uinteger", "ubigint", "int1", "int2", "int4", "int8", "short", "int", "signed",
-                "long", "serial", "bigserial", "smallserial",
+                "tinyint",
+                "smallint",
+                "integer",
+                "bigint",
+                "hugeint",
+                "utinyint",
+                "usmallint",
+                "uinteger",
+                "ubigint",
+                "int1",
+                "int2",
+                "int4",
+                "int8",
+                "short",
+                "int",
+                "signed",
+                "long",
+                "serial",
+                "bigserial",
+                "smallserial",
             ],
         )
     }
@@ -111,7 +138,10 @@ impl ColumnObj {
         if !self.is_string() {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("string_size() was called on column '{}', which is not a string", self.name),
+                format!(
+                    "string_size() was called on column '{}', which is not a string",
+                    self.name
+                ),
             ));
         }
         Ok(match self.char_size {
@@ -161,16 +191,17 @@ impl Object for ColumnObj {
             "is_integer" => Value::from(self.is_integer()),
             "is_float" => Value::from(self.is_float()),
             "is_numeric" => Value::from(self.is_numeric()),
-            "is_number" => {
-                Value::from(self.is_integer() || self.is_numeric() || self.is_float())
-            }
+            "is_number" => Value::from(self.is_integer() || self.is_numeric() || self.is_float()),
             "string_size" => Value::from(self.string_size()?),
             "can_expand_to" => {
                 let other = args
                     .first()
                     .and_then(|v| v.downcast_object_ref::<ColumnObj>())
                     .ok_or_else(|| {
-                        Error::new(ErrorKind::InvalidOperation, "can_expand_to() needs a column")
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            "can_expand_to() needs a column",
+                        )
                     })?;
                 Value::from(
                     self.is_string()
@@ -250,7 +281,9 @@ impl Object for ColumnApi {
                 opt_int(args.get(1).cloned()),
                 opt_int(args.get(2).cloned()),
             )),
-            "string_type" => Value::from(string_type(opt_int(args.first().cloned()).unwrap_or(256))),
+            "string_type" => {
+                Value::from(string_type(opt_int(args.first().cloned()).unwrap_or(256)))
+            }
             _ => {
                 return Err(Error::new(
                     ErrorKind::UnknownMethod,

@@ -624,7 +624,8 @@ impl Object for FuncValue {
                 if let Some(v) = vars.get(&name) {
                     scope.record().vars.insert(name.clone(), v.clone());
                     // As dbt: a string var holding Jinja is rendered where it is read.
-                    if let Some(text) = v.as_str().filter(|t| t.contains("{{") || t.contains("{%")) {
+                    if let Some(text) = v.as_str().filter(|t| t.contains("{{") || t.contains("{%"))
+                    {
                         return crate::jinja::render_in_scope(
                             scope,
                             &ctx.package,
@@ -775,7 +776,9 @@ impl Object for FuncValue {
         match (self.kind, key.as_str()?) {
             (Func::Adapter, "Relation") => Some(Value::from_object(RelationApi)),
             (Func::Adapter, "Column") => Some(Value::from_object(crate::jinja::column::ColumnApi)),
-            (Func::Adapter, "behavior") => Some(Value::from_object(Behavior(self.ctx.jinja().flags.clone()))),
+            (Func::Adapter, "behavior") => {
+                Some(Value::from_object(Behavior(self.ctx.jinja().flags.clone())))
+            }
             _ => None,
         }
     }

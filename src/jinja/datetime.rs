@@ -273,7 +273,10 @@ impl DateTime {
             return self.wall.format("%Y-%m-%d").to_string();
         }
         let micros = self.wall.nanosecond() / 1000;
-        let mut s = self.wall.format(&format!("%Y-%m-%d{sep}%H:%M:%S")).to_string();
+        let mut s = self
+            .wall
+            .format(&format!("%Y-%m-%d{sep}%H:%M:%S"))
+            .to_string();
         if micros != 0 {
             s.push_str(&format!(".{micros:06}"));
         }
@@ -366,12 +369,7 @@ impl Object for DateTime {
         args: &[Value],
     ) -> Result<Value, Error> {
         let (pos, kwargs) = split(args);
-        let text = |i: usize, d: &str| {
-            pos.get(i)
-                .and_then(Value::as_str)
-                .unwrap_or(d)
-                .to_string()
-        };
+        let text = |i: usize, d: &str| pos.get(i).and_then(Value::as_str).unwrap_or(d).to_string();
         Ok(match method {
             "strftime" => Value::from(self.strftime(&text(0, "%Y-%m-%d %H:%M:%S"))),
             "isoformat" => {
@@ -384,9 +382,7 @@ impl Object for DateTime {
             "date" => DateTime::date(self.wall.date()).into_value(),
             "timestamp" => {
                 let utc = self.utc();
-                Value::from(
-                    utc.and_utc().timestamp() as f64 + utc.nanosecond() as f64 / 1e9,
-                )
+                Value::from(utc.and_utc().timestamp() as f64 + utc.nanosecond() as f64 / 1e9)
             }
             "weekday" => Value::from(self.wall.weekday().num_days_from_monday() as i64),
             "isoweekday" => Value::from(self.wall.weekday().number_from_monday() as i64),
@@ -401,12 +397,14 @@ impl Object for DateTime {
             "toordinal" => Value::from(self.wall.num_days_from_ce() as i64),
             "replace" => {
                 let empty = Kwargs::from_iter(std::iter::empty::<(String, Value)>());
-                self.replace(kwargs.as_ref().unwrap_or(&empty))?.into_value()
+                self.replace(kwargs.as_ref().unwrap_or(&empty))?
+                    .into_value()
             }
             "astimezone" => {
                 let tz = tz_arg(
-                    pos.first()
-                        .or(kwargs.as_ref().and_then(|k| k.get::<Option<&Value>>("tz").ok().flatten())),
+                    pos.first().or(kwargs
+                        .as_ref()
+                        .and_then(|k| k.get::<Option<&Value>>("tz").ok().flatten())),
                 )?;
                 self.astimezone(tz)?.into_value()
             }
@@ -530,7 +528,9 @@ pub fn add(a: &Value, b: &Value) -> Result<Value, Error> {
             let wall = d.wall.checked_add_signed(t).ok_or_else(out_of_range)?;
             Ok(d.with_wall(wall).into_value())
         }
-        (_, Some(x), _, Some(y)) => Ok(Delta(x.checked_add(&y).ok_or_else(out_of_range)?).into_value()),
+        (_, Some(x), _, Some(y)) => {
+            Ok(Delta(x.checked_add(&y).ok_or_else(out_of_range)?).into_value())
+        }
         _ => plain_arith('+', a, b),
     }
 }
@@ -550,7 +550,9 @@ pub fn sub(a: &Value, b: &Value) -> Result<Value, Error> {
             }
             Ok(Delta(x.utc() - y.utc()).into_value())
         }
-        (_, Some(x), _, Some(y)) => Ok(Delta(x.checked_sub(&y).ok_or_else(out_of_range)?).into_value()),
+        (_, Some(x), _, Some(y)) => {
+            Ok(Delta(x.checked_sub(&y).ok_or_else(out_of_range)?).into_value())
+        }
         _ => plain_arith('-', a, b),
     }
 }
@@ -569,8 +571,13 @@ fn plain_arith(op: char, a: &Value, b: &Value) -> Result<Value, Error> {
         (ValueKind::Number, ValueKind::Number) => {
             match (i64::try_from(a.clone()), i64::try_from(b.clone())) {
                 (Ok(x), Ok(y)) if a.is_integer() && b.is_integer() => {
-                    let r = if op == '+' { x.checked_add(y) } else { x.checked_sub(y) };
-                    r.map(Value::from).ok_or_else(|| invalid("integer overflow"))
+                    let r = if op == '+' {
+                        x.checked_add(y)
+                    } else {
+                        x.checked_sub(y)
+                    };
+                    r.map(Value::from)
+                        .ok_or_else(|| invalid("integer overflow"))
                 }
                 _ => {
                     let x = f64::try_from(a.clone()).map_err(|_| impossible())?;
@@ -579,10 +586,14 @@ fn plain_arith(op: char, a: &Value, b: &Value) -> Result<Value, Error> {
                 }
             }
         }
-        (ValueKind::String, ValueKind::String) if op == '+' => {
-            Ok(Value::from(format!("{}{}", a.as_str().unwrap_or_default(), b.as_str().unwrap_or_default())))
-        }
-        (ValueKind::Seq | ValueKind::Iterable, ValueKind::Seq | ValueKind::Iterable) if op == '+' => {
+        (ValueKind::String, ValueKind::String) if op == '+' => Ok(Value::from(format!(
+            "{}{}",
+            a.as_str().unwrap_or_default(),
+            b.as_str().unwrap_or_default()
+        ))),
+        (ValueKind::Seq | ValueKind::Iterable, ValueKind::Seq | ValueKind::Iterable)
+            if op == '+' =>
+        {
             let mut items: Vec<Value> = a.try_iter()?.collect();
             items.extend(b.try_iter()?);
             Ok(crate::jinja::methods::List::new_value(items))
@@ -617,15 +628,23 @@ impl Object for Class {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match (**self, key.as_str()?) {
             (Class::Timezone, "utc") => Some(Value::from_object(Tz::utc())),
-            (Class::Datetime, "min") => {
-                Some(DateTime::naive(NaiveDate::from_ymd_opt(1, 1, 1)?.and_hms_opt(0, 0, 0)?).into_value())
-            }
-            (Class::Datetime, "max") => Some(
-                DateTime::naive(NaiveDate::from_ymd_opt(9999, 12, 31)?.and_hms_micro_opt(23, 59, 59, 999_999)?)
+            (Class::Datetime, "min") => Some(
+                DateTime::naive(NaiveDate::from_ymd_opt(1, 1, 1)?.and_hms_opt(0, 0, 0)?)
                     .into_value(),
             ),
-            (Class::Date, "min") => Some(DateTime::date(NaiveDate::from_ymd_opt(1, 1, 1)?).into_value()),
-            (Class::Date, "max") => Some(DateTime::date(NaiveDate::from_ymd_opt(9999, 12, 31)?).into_value()),
+            (Class::Datetime, "max") => Some(
+                DateTime::naive(
+                    NaiveDate::from_ymd_opt(9999, 12, 31)?
+                        .and_hms_micro_opt(23, 59, 59, 999_999)?,
+                )
+                .into_value(),
+            ),
+            (Class::Date, "min") => {
+                Some(DateTime::date(NaiveDate::from_ymd_opt(1, 1, 1)?).into_value())
+            }
+            (Class::Date, "max") => {
+                Some(DateTime::date(NaiveDate::from_ymd_opt(9999, 12, 31)?).into_value())
+            }
             _ => None,
         }
     }
@@ -634,14 +653,16 @@ impl Object for Class {
         let (pos, kwargs) = split(args);
         let num = |i: usize, k: &str, d: f64| -> Result<f64, Error> {
             if let Some(v) = pos.get(i) {
-                return f64::try_from(v.clone()).map_err(|_| invalid(format!("{k} must be a number")));
+                return f64::try_from(v.clone())
+                    .map_err(|_| invalid(format!("{k} must be a number")));
             }
             match &kwargs {
                 Some(kw) => Ok(kw.get::<Option<f64>>(k)?.unwrap_or(d)),
                 None => Ok(d),
             }
         };
-        let int = |i: usize, k: &str, d: i64| -> Result<i64, Error> { Ok(num(i, k, d as f64)? as i64) };
+        let int =
+            |i: usize, k: &str, d: i64| -> Result<i64, Error> { Ok(num(i, k, d as f64)? as i64) };
         let value = match **self {
             Class::Timedelta => {
                 let micros = num(0, "days", 0.0)? * 86_400e6
@@ -679,7 +700,11 @@ impl Object for Class {
                 .ok_or_else(|| invalid("datetime(): a part is out of range"))?;
                 let tz = match pos.get(7) {
                     Some(v) => tz_arg(Some(v))?,
-                    None => tz_arg(kwargs.as_ref().and_then(|k| k.get::<Option<&Value>>("tzinfo").ok().flatten()))?,
+                    None => tz_arg(
+                        kwargs
+                            .as_ref()
+                            .and_then(|k| k.get::<Option<&Value>>("tzinfo").ok().flatten()),
+                    )?,
                 };
                 match tz {
                     Some(tz) => DateTime::aware(wall, tz.offset_at_wall(wall)?, tz).into_value(),
@@ -711,11 +736,17 @@ impl Object for Class {
         let (pos, kwargs) = split(args);
         let s = |i: usize| pos.get(i).map(|v| v.to_string()).unwrap_or_default();
         let tz_kw = || -> Result<Option<Tz>, Error> {
-            tz_arg(pos.first().or(kwargs.as_ref().and_then(|k| k.get::<Option<&Value>>("tz").ok().flatten())))
+            tz_arg(
+                pos.first().or(kwargs
+                    .as_ref()
+                    .and_then(|k| k.get::<Option<&Value>>("tz").ok().flatten())),
+            )
         };
         match (**self, method) {
             (Class::Datetime, "now") => match tz_kw()? {
-                Some(tz) => DateTime::naive(now_utc()).astimezone(Some(tz)).map(DateTime::into_value),
+                Some(tz) => DateTime::naive(now_utc())
+                    .astimezone(Some(tz))
+                    .map(DateTime::into_value),
                 None => Ok(DateTime::naive(now_utc()).into_value()),
             },
             (Class::Datetime, "utcnow") => Ok(DateTime::naive(now_utc()).into_value()),
@@ -752,7 +783,9 @@ impl Object for Class {
             }
             (Class::Datetime, "combine") => {
                 let d = datetime_arg(pos.first())?;
-                let t = pos.get(1).and_then(|v| v.downcast_object_ref::<DateTime>().cloned());
+                let t = pos
+                    .get(1)
+                    .and_then(|v| v.downcast_object_ref::<DateTime>().cloned());
                 let time = t.map(|t| t.wall.time()).unwrap_or_default();
                 Ok(DateTime::naive(d.wall.date().and_time(time)).into_value())
             }
@@ -765,12 +798,18 @@ impl Object for Class {
 fn parse_strptime(text: &str, fmt: &str) -> Result<DateTime, Error> {
     let fmt_chrono = fmt.replace("%f", "%6f");
     let bad = |e: chrono::ParseError| {
-        invalid(format!("time data '{text}' does not match format '{fmt}' ({e})"))
+        invalid(format!(
+            "time data '{text}' does not match format '{fmt}' ({e})"
+        ))
     };
     if fmt.contains("%z") {
         let parsed = chrono::DateTime::parse_from_str(text, &fmt_chrono).map_err(bad)?;
         let offset = parsed.offset().local_minus_utc();
-        return Ok(DateTime::aware(parsed.naive_local(), offset, Tz::Fixed(offset)));
+        return Ok(DateTime::aware(
+            parsed.naive_local(),
+            offset,
+            Tz::Fixed(offset),
+        ));
     }
     match NaiveDateTime::parse_from_str(text, &fmt_chrono) {
         Ok(wall) => Ok(DateTime::naive(wall)),
@@ -791,10 +830,14 @@ fn parse_iso(s: &str) -> Option<DateTime> {
         let off = dt.offset().local_minus_utc();
         return Some(DateTime::aware(dt.naive_local(), off, Tz::Fixed(off)));
     }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(&normalized, f).ok())
-        .map(DateTime::naive)
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(&normalized, f).ok())
+    .map(DateTime::naive)
 }
 
 /// `modules.pytz`: `timezone(name)`, `utc`.

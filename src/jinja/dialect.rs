@@ -44,9 +44,16 @@ const NOT_GIVEN: &str = "__kiln_not_given__";
 /// operators for such objects. Templates that mention dates are few, so
 /// only they pay for the rewrite.
 fn may_do_date_arithmetic(source: &str) -> bool {
-    ["datetime", "timedelta", "run_started_at", ".days", "pytz", "strptime"]
-        .iter()
-        .any(|w| source.contains(w))
+    [
+        "datetime",
+        "timedelta",
+        "run_started_at",
+        ".days",
+        "pytz",
+        "strptime",
+    ]
+    .iter()
+    .any(|w| source.contains(w))
 }
 
 /// Rewrites that need the parsed template (spans from minijinja's parser
@@ -110,7 +117,8 @@ fn rewrite_ast(source: &str, arithmetic: bool, percent: bool) -> String {
                 return true;
             };
             let start = whole.start_offset as usize;
-            self.edits.push((start, start, format!("{ARITH_FN}('{op}', ")));
+            self.edits
+                .push((start, start, format!("{ARITH_FN}('{op}', ")));
             self.edits.push((at, at + 1, ",".into()));
             let end = whole.end_offset as usize;
             self.edits.push((end, end, ")".into()));
@@ -140,7 +148,11 @@ fn rewrite_ast(source: &str, arithmetic: bool, percent: bool) -> String {
                 }
                 let s = d.span();
                 let text = span_text(self.source, d);
-                self.edits.push((s.start_offset as usize, s.end_offset as usize, format!("'{NOT_GIVEN}'")));
+                self.edits.push((
+                    s.start_offset as usize,
+                    s.end_offset as usize,
+                    format!("'{NOT_GIVEN}'"),
+                ));
                 inits.push_str(&format!(
                     "{{% if {name} == '{NOT_GIVEN}' %}}{{% set {name} = {text} %}}{{% endif %}}"
                 ));
@@ -149,7 +161,9 @@ fn rewrite_ast(source: &str, arithmetic: bool, percent: bool) -> String {
                 return;
             }
             // Right after the tag; a `-%}` that trims what follows keeps doing so.
-            let Some(close) = self.source[after_signature..].find("%}").map(|i| after_signature + i)
+            let Some(close) = self.source[after_signature..]
+                .find("%}")
+                .map(|i| after_signature + i)
             else {
                 return;
             };

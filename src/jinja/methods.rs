@@ -561,7 +561,10 @@ impl Object for PySet {
                         items.remove(i);
                     }
                     None if method == "remove" => {
-                        return Err(Error::new(ErrorKind::InvalidOperation, format!("KeyError: {v}")))
+                        return Err(Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("KeyError: {v}"),
+                        ))
                     }
                     None => {}
                 }
@@ -574,7 +577,9 @@ impl Object for PySet {
             }
             "difference" => {
                 let o = other()?;
-                Ok(PySet::new_value(mine.into_iter().filter(|x| !o.contains(x))))
+                Ok(PySet::new_value(
+                    mine.into_iter().filter(|x| !o.contains(x)),
+                ))
             }
             "symmetric_difference" => {
                 let o = other()?;

@@ -7,8 +7,8 @@
 //! template asked for (refs, sources, config, macros, vars).
 
 pub mod adapter_obj;
-pub mod ast_walk;
 pub mod agate;
+pub mod ast_walk;
 pub mod builtins;
 pub mod column;
 pub mod context;

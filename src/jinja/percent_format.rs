@@ -87,15 +87,18 @@ pub fn format(fmt: &Value, args: &Value) -> Result<Value, Error> {
                 s
             }
             'd' | 'i' => {
-                let n = f64::try_from(value.clone()).map_err(|_| invalid("%d format: a number is required"))?;
+                let n = f64::try_from(value.clone())
+                    .map_err(|_| invalid("%d format: a number is required"))?;
                 format!("{}", n.trunc() as i64)
             }
             'f' | 'F' => {
-                let n = f64::try_from(value.clone()).map_err(|_| invalid("%f format: a number is required"))?;
+                let n = f64::try_from(value.clone())
+                    .map_err(|_| invalid("%f format: a number is required"))?;
                 format!("{:.*}", precision.unwrap_or(6), n)
             }
             'x' => {
-                let n = i64::try_from(value.clone()).map_err(|_| invalid("%x format: an integer is required"))?;
+                let n = i64::try_from(value.clone())
+                    .map_err(|_| invalid("%x format: an integer is required"))?;
                 format!("{n:x}")
             }
             other => return Err(invalid(&format!("unsupported format character '{other}'"))),
@@ -106,7 +109,11 @@ pub fn format(fmt: &Value, args: &Value) -> Result<Value, Error> {
             out.push_str(&text);
             out.push_str(&" ".repeat(pad));
         } else {
-            let fill = if flags.contains('0') && kind != 's' { "0" } else { " " };
+            let fill = if flags.contains('0') && kind != 's' {
+                "0"
+            } else {
+                " "
+            };
             out.push_str(&fill.repeat(pad));
             out.push_str(&text);
         }

@@ -13,9 +13,14 @@ use crate::jinja::context::Scope;
 pub enum QueryComment {
     Off,
     /// dbt's default comment.
-    Default { append: bool },
+    Default {
+        append: bool,
+    },
     /// A Jinja template, rendered for each node.
-    Template { text: String, append: bool },
+    Template {
+        text: String,
+        append: bool,
+    },
 }
 
 impl QueryComment {
@@ -44,7 +49,9 @@ impl QueryComment {
 
 /// `sql` with the comment for the node `scope` renders, as configured.
 pub fn apply(scope: &std::sync::Arc<Scope>, package: &str, sql: &str) -> String {
-    let comment = scope.query_comment.get_or_init(|| comment_for(scope, package));
+    let comment = scope
+        .query_comment
+        .get_or_init(|| comment_for(scope, package));
     match comment {
         None => sql.to_string(),
         Some((text, true)) => format!("{sql}\n/* {text} */"),
@@ -75,11 +82,15 @@ fn comment_for(scope: &std::sync::Arc<Scope>, package: &str) -> Option<(String, 
                 Some(n) => comment["node_id"] = Json::from(n.unique_id.clone()),
                 None => comment["connection_name"] = Json::from("master"),
             }
-            (crate::jinja::builtins::python_json_string(&comment), *append)
+            (
+                crate::jinja::builtins::python_json_string(&comment),
+                *append,
+            )
         }
-        QueryComment::Template { text, append } => {
-            (crate::jinja::render_in_scope(scope, package, "query-comment", text).ok()?, *append)
-        }
+        QueryComment::Template { text, append } => (
+            crate::jinja::render_in_scope(scope, package, "query-comment", text).ok()?,
+            *append,
+        ),
     };
     if text.trim().is_empty() {
         return None;

@@ -442,7 +442,8 @@ fn build(
 fn macro_config(jinja: &Jinja, package: &str, namespace: Option<&str>, short: &str) -> Config {
     let mut out = Config::new();
     let call = crate::regex!(r#"\bconfig\s*\(((?:[^()'"]|'[^']*'|"[^"]*")*)\)"#);
-    let kwarg = crate::regex!(r#"(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)"|(true|false|True|False)|(-?\d+))"#);
+    let kwarg =
+        crate::regex!(r#"(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)"|(true|false|True|False)|(-?\d+))"#);
     for name in [
         format!("test_{short}"),
         format!("default__test_{short}"),

@@ -673,8 +673,14 @@ fn manifest_rest<'a>(
         ("parent_map", RestValue::Map(parent_map)),
         ("child_map", RestValue::Map(child_map)),
         ("group_map", RestValue::Json(group_map(manifest))),
-        ("saved_queries", RestValue::Json(as_map(&manifest.saved_queries))),
-        ("semantic_models", RestValue::Json(as_map(&manifest.semantic_models))),
+        (
+            "saved_queries",
+            RestValue::Json(as_map(&manifest.saved_queries)),
+        ),
+        (
+            "semantic_models",
+            RestValue::Json(as_map(&manifest.semantic_models)),
+        ),
         (
             "unit_tests",
             RestValue::Json(Json::Object(unit_tests_json(manifest))),
@@ -842,7 +848,12 @@ pub fn graph_json(manifest: &Manifest) -> Json {
 }
 
 fn as_map(entries: &IndexMap<String, Json>) -> Json {
-    Json::Object(entries.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    Json::Object(
+        entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// `group_map`: each group's name and the nodes in it.

@@ -138,17 +138,33 @@ fn render_properties(
     text: &str,
 ) -> Result<()> {
     let renderer = &project.properties_renderer;
-    let hooks = |k: &str| matches!(k, "pre-hook" | "post-hook" | "pre_hook" | "post_hook" | "sql_header");
-    let config = renderer.render_value_skipping(&Json::Object(props.config.clone()), display, text, &hooks)?;
+    let hooks = |k: &str| {
+        matches!(
+            k,
+            "pre-hook" | "post-hook" | "pre_hook" | "post_hook" | "sql_header"
+        )
+    };
+    let config = renderer.render_value_skipping(
+        &Json::Object(props.config.clone()),
+        display,
+        text,
+        &hooks,
+    )?;
     if let Json::Object(c) = config {
         props.config = c;
     }
-    if let Json::Object(m) = renderer.render_value(&Json::Object(props.meta.clone()), display, text)? {
+    if let Json::Object(m) =
+        renderer.render_value(&Json::Object(props.meta.clone()), display, text)?
+    {
         props.meta = m;
     }
     // Column data types may be Jinja too (`{{ 'UInt8' if target.type == ... }}`).
     for col in &mut props.columns {
-        if let Some(t) = col.data_type.as_ref().filter(|t| t.contains("{{") || t.contains("{%")) {
+        if let Some(t) = col
+            .data_type
+            .as_ref()
+            .filter(|t| t.contains("{{") || t.contains("{%"))
+        {
             col.data_type = renderer
                 .render_string(t, display, text)?
                 .as_str()
@@ -217,9 +233,13 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         let parsed = parsed?;
         warnings.extend(parsed.warnings);
         semantic_entries.groups.extend(parsed.semantic.groups);
-        semantic_entries.semantic_models.extend(parsed.semantic.semantic_models);
+        semantic_entries
+            .semantic_models
+            .extend(parsed.semantic.semantic_models);
         semantic_entries.metrics.extend(parsed.semantic.metrics);
-        semantic_entries.saved_queries.extend(parsed.semantic.saved_queries);
+        semantic_entries
+            .saved_queries
+            .extend(parsed.semantic.saved_queries);
         let yf = parsed.file;
         for (kind, props) in parsed.nodes {
             let key = (yf.package.clone(), kind, props.name.clone());
@@ -1120,12 +1140,20 @@ fn sources_from_entry(
                 .loaded_at_field
                 .clone()
                 .or_else(|| sp.loaded_at_field.clone())
-                .or_else(|| cfg.get("loaded_at_field").and_then(Json::as_str).map(str::to_string)),
+                .or_else(|| {
+                    cfg.get("loaded_at_field")
+                        .and_then(Json::as_str)
+                        .map(str::to_string)
+                }),
             loaded_at_query: t
                 .loaded_at_query
                 .clone()
                 .or_else(|| sp.loaded_at_query.clone())
-                .or_else(|| cfg.get("loaded_at_query").and_then(Json::as_str).map(str::to_string)),
+                .or_else(|| {
+                    cfg.get("loaded_at_query")
+                        .and_then(Json::as_str)
+                        .map(str::to_string)
+                }),
             freshness,
             quoting,
             columns: IndexMap::new(),

@@ -151,7 +151,10 @@ impl Lookup {
 fn version_matches(n: &Node, call: &RefCall) -> bool {
     match (&call.version, &n.version) {
         (None, None) => true,
-        (None, Some(v)) => n.latest_version.as_ref().is_none_or(|l| plain(l) == plain(v)),
+        (None, Some(v)) => n
+            .latest_version
+            .as_ref()
+            .is_none_or(|l| plain(l) == plain(v)),
         (Some(want), Some(have)) => plain(have) == *want,
         (Some(_), None) => false,
     }
@@ -355,7 +358,10 @@ fn lock_warnings(w: &std::sync::Mutex<Vec<String>>) -> std::sync::MutexGuard<'_,
 /// `restrict-access: true` only from that package. Tests may read any model.
 fn check_access(from: &Node, to: &Node, call: &RefCall, restricted: &[String]) -> Result<()> {
     if to.resource_type != ResourceType::Model
-        || matches!(from.resource_type, ResourceType::Test | ResourceType::UnitTest)
+        || matches!(
+            from.resource_type,
+            ResourceType::Test | ResourceType::UnitTest
+        )
     {
         return Ok(());
     }
@@ -386,7 +392,10 @@ fn check_access(from: &Node, to: &Node, call: &RefCall, restricted: &[String]) -
 fn deprecated_reference(from: &Node, to: &Node) -> Option<String> {
     let date = to.deprecation_date.as_deref()?;
     let day = date.get(..10).unwrap_or(date);
-    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
     let when = if day < today.as_str() {
         format!("which was deprecated on {date}")
     } else {
@@ -403,13 +412,14 @@ pub fn link_exposure_metrics(manifest: &mut Manifest) -> Result<()> {
     let mut updates = Vec::new();
     for e in manifest.exposures.values() {
         for text in &e.metrics {
-            let id = crate::manifest::semantic::metric_dependency(manifest, text).ok_or_else(|| {
-                Error::new(format!(
-                    "exposure '{}' depends on {text}, which is not a metric in this project",
-                    e.name
-                ))
-                .at(Location::file(&e.original_file_path))
-            })?;
+            let id =
+                crate::manifest::semantic::metric_dependency(manifest, text).ok_or_else(|| {
+                    Error::new(format!(
+                        "exposure '{}' depends on {text}, which is not a metric in this project",
+                        e.name
+                    ))
+                    .at(Location::file(&e.original_file_path))
+                })?;
             updates.push((e.unique_id.clone(), id));
         }
     }

@@ -92,7 +92,11 @@ pub fn add_to_manifest(manifest: &mut Manifest, entries: &Entries) -> Result<()>
     let mut semantic_models: IndexMap<String, Json> = IndexMap::new();
     for (entry, yf) in &entries.semantic_models {
         let (id, mut sm) = base(entry, "semantic_model", yf)?;
-        let model = sm.get("model").and_then(Json::as_str).unwrap_or("").to_string();
+        let model = sm
+            .get("model")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string();
         let mut nodes = Vec::new();
         let mut refs = Vec::new();
         if let Some(Dependency::Ref(call)) = resolve::parse_dependency(&model) {
@@ -107,13 +111,11 @@ pub fn add_to_manifest(manifest: &mut Manifest, entries: &Entries) -> Result<()>
                     }
                     nodes.push(node_id);
                 }
-                None => {
-                    return Err(Error::new(format!(
-                        "semantic model '{}' is built on {model}, which is not a model in this project",
-                        sm["name"].as_str().unwrap_or_default()
-                    ))
-                    .at(yf.locate(sm["name"].as_str().unwrap_or_default())))
-                }
+                None => return Err(Error::new(format!(
+                    "semantic model '{}' is built on {model}, which is not a model in this project",
+                    sm["name"].as_str().unwrap_or_default()
+                ))
+                .at(yf.locate(sm["name"].as_str().unwrap_or_default()))),
             }
             refs.push(json!({"name": call.name, "package": call.package, "version": call.version}));
         }
@@ -129,7 +131,10 @@ pub fn add_to_manifest(manifest: &mut Manifest, entries: &Entries) -> Result<()>
         semantic_models.iter().find_map(|(id, sm)| {
             sm.get("measures")
                 .and_then(Json::as_array)
-                .is_some_and(|ms| ms.iter().any(|m| m.get("name").and_then(Json::as_str) == Some(measure)))
+                .is_some_and(|ms| {
+                    ms.iter()
+                        .any(|m| m.get("name").and_then(Json::as_str) == Some(measure))
+                })
                 .then(|| id.clone())
         })
     };
@@ -180,12 +185,21 @@ pub fn add_to_manifest(manifest: &mut Manifest, entries: &Entries) -> Result<()>
     // Derived metrics depend on the metrics they name.
     let metric_ids: Vec<(String, String)> = metrics
         .iter()
-        .map(|(id, m)| (m["name"].as_str().unwrap_or_default().to_string(), id.clone()))
+        .map(|(id, m)| {
+            (
+                m["name"].as_str().unwrap_or_default().to_string(),
+                id.clone(),
+            )
+        })
         .collect();
     for m in metrics.values_mut() {
         let names: Vec<String> = m["metrics"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x[0].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x[0].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         for n in names {
             if let Some((_, id)) = metric_ids.iter().find(|(name, _)| *name == n) {
@@ -205,7 +219,12 @@ pub fn add_to_manifest(manifest: &mut Manifest, entries: &Entries) -> Result<()>
                 names
                     .iter()
                     .filter_map(Json::as_str)
-                    .filter_map(|n| metric_ids.iter().find(|(name, _)| name == n).map(|(_, id)| id.clone()))
+                    .filter_map(|n| {
+                        metric_ids
+                            .iter()
+                            .find(|(name, _)| name == n)
+                            .map(|(_, id)| id.clone())
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -225,7 +244,9 @@ fn normalize_filter(v: Option<&Json>) -> Json {
     match v {
         None | Some(Json::Null) => Json::Null,
         Some(Json::String(_)) => json!({"where_filters": [template(v.unwrap_or(&Json::Null))]}),
-        Some(Json::Array(list)) => json!({"where_filters": list.iter().map(template).collect::<Vec<_>>()}),
+        Some(Json::Array(list)) => {
+            json!({"where_filters": list.iter().map(template).collect::<Vec<_>>()})
+        }
         Some(other) => other.clone(),
     }
 }
@@ -236,7 +257,11 @@ fn normalize_window(v: Option<&Json>) -> Json {
         Some(text) => {
             let mut parts = text.split_whitespace();
             let count = parts.next().and_then(|c| c.parse::<i64>().ok());
-            let unit = parts.next().unwrap_or("").trim_end_matches('s').to_lowercase();
+            let unit = parts
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('s')
+                .to_lowercase();
             match count {
                 Some(c) => json!({"count": c, "granularity": unit}),
                 None => Json::Null,
@@ -254,7 +279,11 @@ fn measure_input(v: &Json) -> Json {
         Json::String(s) => out["name"] = Json::from(s.clone()),
         Json::Object(m) => {
             for (k, x) in m {
-                out[k.as_str()] = if k == "filter" { normalize_filter(Some(x)) } else { x.clone() };
+                out[k.as_str()] = if k == "filter" {
+                    normalize_filter(Some(x))
+                } else {
+                    x.clone()
+                };
             }
         }
         _ => {}

@@ -18,10 +18,9 @@ pub fn apply(entries: Vec<(Json, Arc<YamlFile>)>) -> Vec<(Json, Arc<YamlFile>)> 
     for (over, _) in overrides {
         let package = over["overrides"].as_str().unwrap_or_default().to_string();
         let name = over.get("name").and_then(Json::as_str).unwrap_or_default();
-        if let Some((base, _)) = sources
-            .iter_mut()
-            .find(|(e, yf)| yf.package == package && e.get("name").and_then(Json::as_str) == Some(name))
-        {
+        if let Some((base, _)) = sources.iter_mut().find(|(e, yf)| {
+            yf.package == package && e.get("name").and_then(Json::as_str) == Some(name)
+        }) {
             merge(base, &over);
         }
     }

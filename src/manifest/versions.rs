@@ -69,7 +69,9 @@ pub fn plan<'a>(
     let mut out = HashMap::new();
     let mut missing = Vec::new();
     for (package, props) in models.filter(|(_, p)| !p.versions.is_empty()) {
-        let Some(latest) = latest(props) else { continue };
+        let Some(latest) = latest(props) else {
+            continue;
+        };
         for entry in &props.versions {
             let Some(v) = entry.get("v").filter(|v| !v.is_null()) else {
                 continue;

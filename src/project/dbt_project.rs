@@ -81,7 +81,9 @@ pub struct DbtProject {
     pub query_comment: Option<Yaml>,
 }
 
-fn explicit_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Yaml>, D::Error> {
+fn explicit_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Yaml>, D::Error> {
     Yaml::deserialize(d).map(Some)
 }
 
