@@ -140,7 +140,8 @@ fn open_connection(path: Option<&Path>) -> Result<(duckdb::Connection, RawDataba
         });
     }
     let database = RawDatabase(db);
-    if let Err(e) = crate::adapter::duckdb_tz::register_casts(db) {
+    // SAFETY: `db` was just opened and `database` keeps it open.
+    if let Err(e) = unsafe { crate::adapter::duckdb_tz::register_casts(db) } {
         crate::output::debug(&format!("time zone casts not added: {e}"));
     }
     // SAFETY: `db` is open, and `database` closes it only after this

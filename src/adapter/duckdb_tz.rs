@@ -488,8 +488,11 @@ pub fn register_functions(conn: &duckdb::Connection) -> duckdb::Result<()> {
 /// and to TIME, in UTC. Cast functions are registered through a raw C
 /// connection, which duckdb-rs does not expose; `db` is the database the
 /// connections are opened on.
-pub fn register_casts(db: ffi::duckdb_database) -> Result<(), String> {
-    // SAFETY: `db` is an open database; the connection, types and cast
+///
+/// # Safety
+/// `db` must be an open database handle.
+pub unsafe fn register_casts(db: ffi::duckdb_database) -> Result<(), String> {
+    // SAFETY: the caller vouches for `db`; the connection, types and cast
     // function made here are released before returning.
     unsafe {
         let mut con: ffi::duckdb_connection = std::ptr::null_mut();

@@ -557,8 +557,8 @@ pub fn sub(a: &Value, b: &Value) -> Result<Value, Error> {
     }
 }
 
-/// + and - on everything else, as Jinja does them: numbers, strings and
-/// lists concatenate with +.
+/// `+` and `-` on everything else, as Jinja does them: numbers add and
+/// subtract; strings and lists concatenate with `+`.
 fn plain_arith(op: char, a: &Value, b: &Value) -> Result<Value, Error> {
     let impossible = || {
         invalid(format!(

@@ -644,7 +644,7 @@ fn build_jinja(project: &Project) -> Result<Jinja> {
                 .project
                 .query_comment
                 .as_ref()
-                .map(|y| crate::project::yaml::to_json(y))
+                .map(crate::project::yaml::to_json)
                 .as_ref(),
         ),
     })

@@ -111,11 +111,13 @@ pub fn add_to_manifest(manifest: &mut Manifest, entries: &Entries) -> Result<()>
                     }
                     nodes.push(node_id);
                 }
-                None => return Err(Error::new(format!(
+                None => {
+                    return Err(Error::new(format!(
                     "semantic model '{}' is built on {model}, which is not a model in this project",
                     sm["name"].as_str().unwrap_or_default()
                 ))
-                .at(yf.locate(sm["name"].as_str().unwrap_or_default()))),
+                    .at(yf.locate(sm["name"].as_str().unwrap_or_default())))
+                }
             }
             refs.push(json!({"name": call.name, "package": call.package, "version": call.version}));
         }
@@ -171,9 +173,7 @@ pub fn add_to_manifest(manifest: &mut Manifest, entries: &Entries) -> Result<()>
         let filter = normalize_filter(m.get("filter"));
         m.insert("filter".into(), filter);
         m.insert("type_params".into(), normalize_type_params(&params));
-        for key in ["meta"] {
-            m.entry(key).or_insert(json!({}));
-        }
+        m.entry("meta").or_insert(json!({}));
         for key in ["time_granularity", "group"] {
             m.entry(key).or_insert(Json::Null);
         }

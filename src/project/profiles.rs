@@ -236,6 +236,16 @@ fn json_usize(v: &Json) -> Option<usize> {
     }
 }
 
+/// A relative database path is relative to the directory kiln runs in (not
+/// the project's), as dbt-duckdb opens it: `--project-dir` moves where the
+/// project is read from, not where its database lives.
+pub fn local_path(path: &str) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(dir) => dir.join(path),
+        Err(_) => PathBuf::from(path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,15 +279,5 @@ mod tests {
         std::env::set_var("KILN_TEST_THREADS", "3");
         let t = target("shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      threads: \"{{ env_var('KILN_TEST_THREADS') | as_number }}\"\n", None).unwrap();
         assert_eq!(t.threads, 3);
-    }
-}
-
-/// A relative database path is relative to the directory kiln runs in (not
-/// the project's), as dbt-duckdb opens it: `--project-dir` moves where the
-/// project is read from, not where its database lives.
-pub fn local_path(path: &str) -> PathBuf {
-    match std::env::current_dir() {
-        Ok(dir) => dir.join(path),
-        Err(_) => PathBuf::from(path),
     }
 }
