@@ -91,6 +91,11 @@ fn dbts_command_line_flags_are_accepted() {
     let (code, _, err) = p.run(&["build", "--exclude-resource-type", "test", "-q"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("OK"), "quiet: {err}");
+    let results = p.read("target/run_results.json");
+    assert!(
+        results.contains("model.proj.a") && !results.contains("test.proj."),
+        "{results}"
+    );
     // docs generate --static writes the one-file site too.
     p.ok(&["docs", "generate", "--static"]);
     assert!(p.dir.join("target/static_index.html").is_file());

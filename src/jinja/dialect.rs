@@ -62,6 +62,8 @@ fn may_do_date_arithmetic(source: &str) -> bool {
 /// - with `arithmetic`, every `a + b` / `a - b` becomes
 ///   `__kiln_arith('+', a, b)`, which does Python's date arithmetic or
 ///   Jinja's own;
+/// - with `percent`, `'fmt' % args` on a string literal becomes
+///   `__kiln_arith('%', 'fmt', args)`: Python's `%` formatting;
 /// - a macro argument whose default reads an earlier argument
 ///   (`{% macro f(schema, name=schema) %}`, as Jinja2 allows and packages
 ///   use) gets a placeholder default, and the macro body starts by setting
