@@ -103,13 +103,15 @@ fn debug_reports_a_broken_profile() {
     let p = Project::example();
     p.write(
         "profiles.yml",
-        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n",
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgress\n",
     );
     let (code, _, err) = p.run(&["debug"]);
     assert_eq!(code, 1);
     assert!(err.contains("dbt_project.yml: OK"), "{err}");
     assert!(
-        err.contains("profiles.yml: FAILED") && err.contains("type 'postgres'"),
+        err.contains("profiles.yml: FAILED")
+            && err.contains("type 'postgress'")
+            && err.contains("did you mean 'postgres'"),
         "{err}"
     );
 }

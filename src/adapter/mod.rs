@@ -8,6 +8,8 @@
 pub mod cache;
 pub mod duckdb;
 pub mod duckdb_tz;
+pub mod postgres;
+pub mod seed_csv;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -67,6 +69,7 @@ pub struct Table {
 pub enum RelationKind {
     Table,
     View,
+    MaterializedView,
     External,
 }
 
@@ -75,6 +78,7 @@ impl RelationKind {
         match self {
             RelationKind::Table => "table",
             RelationKind::View => "view",
+            RelationKind::MaterializedView => "materialized_view",
             RelationKind::External => "external",
         }
     }
@@ -175,6 +179,37 @@ pub trait Connection: Send {
 
     /// Is a transaction open on this connection?
     fn in_transaction(&self) -> bool;
+
+    /// The views that depend, directly or through other views, on a
+    /// relation (dropped with it by `drop ... cascade`).
+    fn dependent_views(&mut self, _schema: &str, _identifier: &str) -> DbResult<Vec<RelationInfo>> {
+        Ok(Vec::new())
+    }
+
+    /// Loads CSV rows (no header) into `table`'s `columns` through the
+    /// database's bulk path (PostgreSQL's COPY FROM STDIN); returns the rows.
+    fn copy_csv(&mut self, table: &str, _columns: &[String], _csv: &[u8]) -> DbResult<u64> {
+        Err(DbError::new(format!(
+            "this database cannot bulk-load rows into {table}"
+        )))
+    }
+}
+
+/// Opens the warehouse the target's `type` names: the one place that
+/// chooses an adapter.
+pub fn open(target: &crate::project::Target) -> crate::error::Result<Arc<dyn Adapter>> {
+    Ok(match target.adapter_type.as_str() {
+        "postgres" => Arc::new(postgres::PostgresAdapter::open(target)?),
+        _ => Arc::new(duckdb::DuckDbAdapter::open(target)?),
+    })
+}
+
+/// Opens the target's warehouse and describes it, for `kiln debug`.
+pub fn check_connection(target: &crate::project::Target) -> crate::error::Result<String> {
+    match target.adapter_type.as_str() {
+        "postgres" => postgres::check_connection(target),
+        _ => duckdb::check_connection(target),
+    }
 }
 
 /// What a render needs to reach the database: a worker's connection, the

@@ -32,18 +32,42 @@ fn text(c: &Cell) -> String {
     }
 }
 
+/// The warehouse's catalog queries: relations as (database, schema, name,
+/// type, comment), then columns as (database, schema, relation, name,
+/// type, comment) in column order.
+fn catalog_queries(adapter_type: &str) -> (&'static str, &'static str) {
+    match adapter_type {
+        "postgres" => (
+            "select current_database(), n.nspname, c.relname, \
+               case c.relkind when 'v' then 'VIEW' when 'm' then 'MATERIALIZED VIEW' else 'BASE TABLE' end, \
+               obj_description(c.oid, 'pg_class') \
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+             where c.relkind in ('r', 'p', 'v', 'm', 'f') and n.nspname not in ('pg_catalog', 'information_schema') \
+               and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'",
+            "select current_database(), n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), \
+               col_description(c.oid, a.attnum) \
+             from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace \
+             where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm', 'f') \
+               and n.nspname not in ('pg_catalog', 'information_schema') \
+             order by n.nspname, c.relname, a.attnum",
+        ),
+        _ => (
+            "select database_name, schema_name, table_name, 'BASE TABLE', comment from duckdb_tables() \
+             union all select database_name, schema_name, view_name, 'VIEW', comment from duckdb_views() where not internal",
+            "select database_name, schema_name, table_name, column_name, data_type, comment \
+             from duckdb_columns() where not internal order by database_name, schema_name, table_name, column_index",
+        ),
+    }
+}
+
 /// Every table and view in the database, with its columns, in two queries.
 fn describe_all(db: &Db) -> Result<HashMap<Key, Described>> {
     let mut conn = db.conn();
     let fail = |e: crate::adapter::DbError| {
         Error::new(format!("could not read the database catalog: {e}"))
     };
-    let relations = conn
-        .query(
-            "select database_name, schema_name, table_name, 'BASE TABLE', comment from duckdb_tables() \
-             union all select database_name, schema_name, view_name, 'VIEW', comment from duckdb_views() where not internal",
-        )
-        .map_err(fail)?;
+    let (relations_sql, columns_sql) = catalog_queries(db.adapter.adapter_type());
+    let relations = conn.query(relations_sql).map_err(fail)?;
     let mut out: HashMap<Key, Described> = HashMap::new();
     for r in &relations.rows {
         let key = (
@@ -65,12 +89,7 @@ fn describe_all(db: &Db) -> Result<HashMap<Key, Described>> {
             },
         );
     }
-    let columns = conn
-        .query(
-            "select database_name, schema_name, table_name, column_name, data_type, comment \
-             from duckdb_columns() where not internal order by database_name, schema_name, table_name, column_index",
-        )
-        .map_err(fail)?;
+    let columns = conn.query(columns_sql).map_err(fail)?;
     for r in &columns.rows {
         let key = (
             text(&r[0]).to_lowercase(),

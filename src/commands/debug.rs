@@ -48,10 +48,7 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         }),
     );
     if let Some(target) = target {
-        check(
-            "connection",
-            crate::adapter::duckdb::check_connection(&target),
-        );
+        check("connection", crate::adapter::check_connection(&target));
     }
     if failed == 0 {
         output::info("All checks passed!");

@@ -1,7 +1,7 @@
 //! Model contracts (`contract: {enforced: true}`): before a model is built,
 //! the columns its query returns must be exactly the columns declared in
-//! YAML, with the declared types (compared after DuckDB's own aliasing, so
-//! `int` and `integer` agree).
+//! YAML, with the declared types (compared after the database's own
+//! aliasing, so `int` and `integer` agree).
 
 use crate::adapter::{Cell, Db};
 use crate::manifest::Node;
@@ -17,17 +17,30 @@ pub fn enforced(node: &Node) -> bool {
 
 /// Ok when the query matches the contract; otherwise a table of mismatches.
 pub fn check(db: &Db, node: &Node, sql: &str) -> Result<(), String> {
+    let duckdb = db.adapter.adapter_type() == "duckdb";
     let mut conn = db.conn();
-    let described = conn
-        .query(&format!(
+    let actual: Vec<(String, String)> = if duckdb {
+        conn.query(&format!(
             "describe select * from (\n{sql}\n) as __kiln_contract"
         ))
-        .map_err(|e| format!("could not read the columns of the model's query: {e}"))?;
-    let actual: Vec<(String, String)> = described
-        .rows
-        .iter()
-        .map(|r| (r[0].to_string(), r[1].to_string()))
-        .collect();
+        .map(|t| {
+            t.rows
+                .iter()
+                .map(|r| (r[0].to_string(), r[1].to_string()))
+                .collect()
+        })
+    } else {
+        conn.query(&format!(
+            "select * from (\n{sql}\n) as __kiln_contract limit 0"
+        ))
+        .map(|t| {
+            t.columns
+                .into_iter()
+                .map(|c| (c.name, c.data_type))
+                .collect()
+        })
+    }
+    .map_err(|e| format!("could not read the columns of the model's query: {e}"))?;
     let declared: Vec<(&str, Option<&str>)> = node
         .columns
         .values()
@@ -39,15 +52,20 @@ pub fn check(db: &Db, node: &Node, sql: &str) -> Result<(), String> {
                 .into(),
         );
     }
-    // DuckDB's name for each declared type: typeof(cast(null as <type>)).
+    // The database's own name for each declared type, so aliases agree.
+    let (type_of, warehouse) = if duckdb {
+        ("typeof", "DuckDB")
+    } else {
+        ("pg_typeof", "PostgreSQL")
+    };
     let mut canonical: Vec<Option<String>> = Vec::new();
     for (name, ty) in &declared {
         canonical.push(match ty {
             Some(t) => {
                 let t = conn
-                    .query(&format!("select typeof(cast(null as {t}))"))
+                    .query(&format!("select {type_of}(cast(null as {t}))::text"))
                     .map_err(|e| {
-                        format!("column {name}: data_type `{t}` is not a DuckDB type: {e}")
+                        format!("column {name}: data_type `{t}` is not a {warehouse} type: {e}")
                     })?;
                 t.rows
                     .first()

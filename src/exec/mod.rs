@@ -18,7 +18,6 @@ use chrono::Utc;
 use minijinja::Value;
 use serde_json::{json, Value as Json};
 
-use crate::adapter::duckdb::DuckDbAdapter;
 use crate::adapter::{Adapter, Db, RelationCache};
 use crate::commands::Session;
 use crate::compile::Compiler;
@@ -58,7 +57,7 @@ impl RunOutcome {
 
 /// Opens the target's database.
 pub fn open_adapter(session: &Session) -> Result<Arc<dyn Adapter>> {
-    Ok(Arc::new(DuckDbAdapter::open(&session.project.target)?))
+    crate::adapter::open(&session.project.target)
 }
 
 /// One connection to the profile's database, for commands that run a

@@ -37,7 +37,7 @@ pub fn find_materialization(jinja: &Jinja, name: &str) -> Option<usize> {
     );
     packages.push("dbt");
     for pkg in packages {
-        for adapter in ["duckdb", "default"] {
+        for adapter in jinja.dispatch_prefixes() {
             if let Some(i) = macros.in_package(pkg, &format!("materialization_{name}_{adapter}")) {
                 return Some(i);
             }
@@ -267,7 +267,8 @@ fn materialize(
     let name = node.materialized();
     let Some(idx) = find_materialization(jinja, name) else {
         return Err(format!(
-            "no materialization '{name}' exists for DuckDB: define `{{% materialization {name}, default %}}` in a macro file"
+            "no materialization '{name}' exists for {}: define `{{% materialization {name}, default %}}` in a macro file",
+            jinja.adapter_type
         ));
     };
     let mut scope: Scope = rc.compiler.scope_for(node, Some(db));

@@ -193,9 +193,12 @@ impl Reporter {
                 node.display_path.display(),
                 r.message.replace('\n', "\n  ")
             );
-            if r.compiled_code.is_some() {
+            if let Some(code) = &r.compiled_code {
+                let line = line_in_compiled(&r.message, code)
+                    .map(|n| format!(":{n}"))
+                    .unwrap_or_default();
                 text.push_str(&format!(
-                    "\n  compiled code at target/{}",
+                    "\n  compiled code at target/{}{line}",
                     crate::compile::compiled_path(&node).display()
                 ));
             }
@@ -240,5 +243,42 @@ impl Reporter {
         } else {
             output::info(&format!("\n{line}"));
         }
+    }
+}
+
+/// The line of the compiled file that a database error points at: the
+/// database quotes the line of its statement (`LINE 5: ...`), and the
+/// statement wraps the compiled code, so the quoted text is found there.
+fn line_in_compiled(message: &str, compiled: &str) -> Option<usize> {
+    let quoted = message.lines().find_map(|l| {
+        let rest = l.trim_start().strip_prefix("LINE ")?;
+        let (_, text) = rest.split_once(": ")?;
+        Some(
+            text.trim()
+                .trim_start_matches("...")
+                .trim_end_matches("...")
+                .trim(),
+        )
+    })?;
+    if quoted.is_empty() {
+        return None;
+    }
+    compiled
+        .lines()
+        .position(|l| l.contains(quoted))
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::line_in_compiled;
+
+    #[test]
+    fn finds_the_quoted_line_in_the_compiled_code() {
+        let message =
+            "column \"nope\" does not exist\nLINE 5:   nope from \"db\".\"s\".\"t\"\n          ^";
+        let compiled = "select 1 as a,\n  nope from \"db\".\"s\".\"t\"";
+        assert_eq!(line_in_compiled(message, compiled), Some(2));
+        assert_eq!(line_in_compiled("no position", compiled), None);
     }
 }

@@ -108,7 +108,7 @@ pub fn adapter_method(
         "quote" | "quote_as_configured" | "quote_seed_column" => Ok(Value::from(quote_identifier(
             &text(&arg(pos, &kwargs, 0, "identifier")?).unwrap_or_default(),
         ))),
-        "type" => Ok(Value::from("duckdb")),
+        "type" => Ok(Value::from(ctx.scope.jinja.adapter_type.clone())),
         "config" => Ok(crate::jinja::to_value(serde_json::json!({}))),
         "get_relation" | "load_relation" => {
             let (database, schema, identifier) = if method == "load_relation" {
@@ -167,16 +167,69 @@ pub fn adapter_method(
             let Some(db) = db else {
                 return Ok(List::new_value(Vec::new()));
             };
-            let t = db
-                .conn()
-                .query(&format!("describe ({sql})"))
-                .map_err(db_error)?;
-            Ok(List::new_value(
-                t.rows
+            let columns: Vec<Column> = if db.adapter.adapter_type() == "duckdb" {
+                // DuckDB's own names, with decimal widths.
+                db.conn()
+                    .query(&format!("describe ({sql})"))
+                    .map_err(db_error)?
+                    .rows
                     .iter()
-                    .map(|r| ColumnObj::new(&r[0].to_string(), &r[1].to_string()).into_value())
-                    .collect(),
-            ))
+                    .map(|r| Column {
+                        name: r[0].to_string(),
+                        data_type: r[1].to_string(),
+                    })
+                    .collect()
+            } else {
+                db.conn()
+                    .query(&format!("select * from ({sql}) as dbt_sbq limit 0"))
+                    .map_err(db_error)?
+                    .columns
+            };
+            Ok(columns_value(columns))
+        }
+        // Seeds on warehouses other than DuckDB (see adapter/seed_csv.rs).
+        "seed_columns" | "load_seed" => {
+            let at = usize::from(method == "load_seed");
+            let path = text(&arg(pos, &kwargs, at, "path")?).unwrap_or_default();
+            let text_columns: Vec<String> = arg(pos, &kwargs, at + 1, "text_columns")?
+                .and_then(|v| {
+                    v.try_iter()
+                        .ok()
+                        .map(|it| it.map(|c| c.to_string()).collect())
+                })
+                .unwrap_or_default();
+            let delimiter = text(&arg(pos, &kwargs, at + 2, "delimiter")?)
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| ",".into());
+            let seed = crate::adapter::seed_csv::read(
+                std::path::Path::new(&path),
+                &delimiter,
+                &text_columns,
+            )
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("could not read seed file {path}: {e}"),
+                )
+            })?;
+            if method == "seed_columns" {
+                return Ok(crate::jinja::to_value(
+                    seed.columns
+                        .iter()
+                        .map(|c| serde_json::json!({"name": c.name, "kind": c.kind}))
+                        .collect::<Vec<_>>(),
+                ));
+            }
+            let relation = arg(pos, &kwargs, 0, "relation")?.unwrap_or_default();
+            let Some(db) = db else {
+                return Err(no_database(method));
+            };
+            let names: Vec<String> = seed.columns.into_iter().map(|c| c.name).collect();
+            let rows = db
+                .conn()
+                .copy_csv(&relation.to_string(), &names, &seed.csv)
+                .map_err(db_error)?;
+            Ok(Value::from(rows))
         }
         "get_missing_columns" => {
             let from = arg(pos, &kwargs, 0, "from_relation")?.unwrap_or_default();
@@ -379,13 +432,24 @@ pub fn change(
     if method == "rename_relation" {
         call_args.push(arg(pos, kwargs, 1, "to_relation")?.unwrap_or_default());
     }
-    ctx.call_macro(idx, &call_args)?;
     let (d, s, i, _) = parts(&relation);
+    // `drop ... cascade` takes the views built on the relation with it.
+    let dependents = if method == "drop_relation" {
+        db.conn().dependent_views(&s, &i).map_err(db_error)?
+    } else {
+        Vec::new()
+    };
+    ctx.call_macro(idx, &call_args)?;
     match method {
         // `create schema if not exists` says nothing about what the schema holds.
         "create_schema" => {}
         "drop_schema" => db.cache.forget_schema(&d, &s),
-        "drop_relation" => db.cache.remove(&d, &s, &i),
+        "drop_relation" => {
+            db.cache.remove(&d, &s, &i);
+            for view in dependents {
+                db.cache.remove(&d, &view.schema, &view.identifier);
+            }
+        }
         "rename_relation" => {
             let (_, _, to_i, _) = parts(&call_args[1]);
             db.cache.rename(&info(&relation), &to_i);
@@ -423,7 +487,7 @@ pub fn dispatch(ctx: &Ctx, name: &str, namespace: Option<&str>) -> Result<Value,
     };
     let mut tried = Vec::new();
     for pkg in &search {
-        for prefix in ["duckdb", "default"] {
+        for prefix in jinja.dispatch_prefixes() {
             let candidate = format!("{prefix}__{name}");
             let found = match pkg {
                 None => macros.resolve(&ctx.package, &candidate),

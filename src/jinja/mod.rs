@@ -39,6 +39,8 @@ pub use macros::{MacroDef, MacroFile, MacroRegistry};
 pub struct Jinja {
     pub env: Environment<'static>,
     pub macros: MacroRegistry,
+    /// The profile's `type` (duckdb, postgres): dispatch tries `<type>__` first.
+    pub adapter_type: String,
     pub root_package: String,
     /// Names of the root project and installed packages.
     pub package_names: Vec<String>,
@@ -77,15 +79,35 @@ pub struct JinjaConfig<'a> {
 }
 
 impl Jinja {
+    /// Macro name prefixes adapter.dispatch tries, in order.
+    pub fn dispatch_prefixes(&self) -> [&str; 2] {
+        [self.adapter_type.as_str(), "default"]
+    }
+
     pub fn new(config: JinjaConfig) -> Result<Jinja> {
         let mut env = Environment::new();
         configure(&mut env);
         let mut registry = MacroRegistry::new(&config.root_package);
+        let adapter_type = config
+            .target
+            .get("type")
+            .and_then(Json::as_str)
+            .unwrap_or("duckdb")
+            .to_string();
         for (path, contents) in templates::builtin_macros() {
-            let package = if path.starts_with("dbt_duckdb/") {
-                "dbt_duckdb"
-            } else {
-                "dbt"
+            // dbt's own macros, and those of the active adapter's plugin only.
+            let package = match path.split_once('/') {
+                Some((dir, _)) if dir.starts_with("dbt_") => {
+                    if dir["dbt_".len()..] != adapter_type {
+                        continue;
+                    }
+                    macros::INTERNAL_PACKAGES
+                        .iter()
+                        .copied()
+                        .find(|p| *p == dir)
+                        .unwrap_or("dbt")
+                }
+                _ => "dbt",
             };
             registry.add_file(
                 &mut env,
@@ -109,6 +131,7 @@ impl Jinja {
         Ok(Jinja {
             env,
             macros: registry,
+            adapter_type,
             root_package: config.root_package,
             package_names: config.package_names,
             vars: config.vars,

@@ -447,7 +447,7 @@ fn macro_config(jinja: &Jinja, package: &str, namespace: Option<&str>, short: &s
     for name in [
         format!("test_{short}"),
         format!("default__test_{short}"),
-        format!("duckdb__test_{short}"),
+        format!("{}__test_{short}", jinja.adapter_type),
     ] {
         let idx = match namespace {
             Some(ns) => jinja.macros.in_package(ns, &name),

@@ -97,6 +97,9 @@ pub fn load_target(
     parse_target(&path, &text, profile_name, target_override, renderer)
 }
 
+/// The profile `type:`s kiln can build on.
+pub const SUPPORTED_TYPES: [&str; 2] = ["duckdb", "postgres"];
+
 pub fn parse_target(
     path: &Path,
     text: &str,
@@ -173,15 +176,22 @@ pub fn parse_target(
         .ok_or_else(|| {
             Error::new(format!("output '{target_name}' has no `type:`"))
                 .at(out_loc())
-                .note("kiln supports `type: duckdb`")
+                .note(format!(
+                    "kiln supports `type:` {}",
+                    SUPPORTED_TYPES.join(", ")
+                ))
         })?
         .to_string();
-    if adapter_type != "duckdb" {
+    if !SUPPORTED_TYPES.contains(&adapter_type.as_str()) {
         return Err(Error::new(format!(
             "output '{target_name}' has type '{adapter_type}', which kiln does not support yet"
         ))
         .at(yaml::locate_key_value(path, text, "type", &adapter_type))
-        .note("kiln supports `type: duckdb`"));
+        .suggest(&adapter_type, SUPPORTED_TYPES.iter().copied())
+        .note(format!(
+            "kiln supports `type:` {}",
+            SUPPORTED_TYPES.join(", ")
+        )));
     }
     let threads = match fields.get("threads") {
         None => 1,
@@ -192,14 +202,42 @@ pub fn parse_target(
             .at(yaml::locate_text(path, text, "threads"))
         })?,
     };
-    let schema = fields
-        .get("schema")
-        .and_then(Json::as_str)
-        .unwrap_or("main")
-        .to_string();
-    let database = match fields.get("database").and_then(Json::as_str) {
-        Some(db) => db.to_string(),
-        None => duckdb_database_name(fields.get("path").and_then(Json::as_str)),
+    let (schema, database) = if adapter_type == "postgres" {
+        // dbt-postgres: `dbname` (or its alias `database`) and `schema` are required.
+        let required = |key: &str, alias: Option<&str>| -> Result<String> {
+            fields
+                .get(key)
+                .or_else(|| alias.and_then(|a| fields.get(a)))
+                .and_then(Json::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    Error::new(format!(
+                        "output '{target_name}' of type postgres needs `{key}:`"
+                    ))
+                    .at(out_loc())
+                    .note(
+                        "a dbt-postgres output names host, port, user, password, dbname and schema",
+                    )
+                })
+        };
+        for key in ["host", "user"] {
+            required(key, None)?;
+        }
+        (
+            required("schema", None)?,
+            required("dbname", Some("database"))?,
+        )
+    } else {
+        let schema = fields
+            .get("schema")
+            .and_then(Json::as_str)
+            .unwrap_or("main")
+            .to_string();
+        let database = match fields.get("database").and_then(Json::as_str) {
+            Some(db) => db.to_string(),
+            None => duckdb_database_name(fields.get("path").and_then(Json::as_str)),
+        };
+        (schema, database)
     };
     Ok(Target {
         profile_name: profile_name.to_string(),

@@ -2,6 +2,8 @@
 //! fixture projects copied into temporary directories.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

@@ -66,17 +66,37 @@
     {{ return(load_relation(relation)) }}
 {% endmacro %}
 
-{#- Relations for intermediate steps: DuckDB temporary tables live outside
+{#- Relations for intermediate steps. DuckDB temporary tables live outside
     any schema, so they are written as a bare identifier. -#}
 {% macro make_temp_relation(base_relation, suffix='__dbt_tmp') %}
+    {{ return(adapter.dispatch('make_temp_relation', 'dbt')(base_relation, suffix)) }}
+{% endmacro %}
+
+{% macro default__make_temp_relation(base_relation, suffix) %}
     {%- set identifier = base_relation.identifier ~ suffix -%}
     {{ return(api.Relation.create(identifier=identifier, type='table').include(database=false, schema=false)) }}
 {% endmacro %}
 
 {% macro make_intermediate_relation(base_relation, suffix='__dbt_tmp') %}
+    {{ return(adapter.dispatch('make_intermediate_relation', 'dbt')(base_relation, suffix)) }}
+{% endmacro %}
+
+{% macro default__make_intermediate_relation(base_relation, suffix) %}
     {{ return(base_relation.incorporate(path={'identifier': base_relation.identifier ~ suffix})) }}
 {% endmacro %}
 
 {% macro make_backup_relation(base_relation, backup_relation_type, suffix='__dbt_backup') %}
+    {{ return(adapter.dispatch('make_backup_relation', 'dbt')(base_relation, backup_relation_type, suffix)) }}
+{% endmacro %}
+
+{% macro default__make_backup_relation(base_relation, backup_relation_type, suffix) %}
     {{ return(base_relation.incorporate(path={'identifier': base_relation.identifier ~ suffix}, type=backup_relation_type)) }}
 {% endmacro %}
+
+{#- The `indexes` config, for warehouses that have indexes. -#}
+{% macro create_indexes(relation) -%}
+    {{ return(adapter.dispatch('create_indexes', 'dbt')(relation)) }}
+{%- endmacro %}
+
+{% macro default__create_indexes(relation) -%}
+{%- endmacro %}

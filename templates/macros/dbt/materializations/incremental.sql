@@ -13,12 +13,7 @@
     {{ run_hooks(pre_hooks, inside_transaction=true) }}
 
     {%- if existing_relation is none or full_refresh_mode or existing_relation.type != 'table' -%}
-        {%- if existing_relation is not none and existing_relation.type != 'table' -%}
-            {{ adapter.drop_relation(existing_relation) }}
-        {%- endif -%}
-        {% call statement('main') -%}
-            {{ get_create_table_as_sql(false, target_relation, sql) }}
-        {%- endcall %}
+        {{ replace_with_table(existing_relation, target_relation, sql) }}
     {%- else -%}
         {%- set temp_relation = make_temp_relation(target_relation) -%}
         {% call statement('create_tmp_relation') -%}

@@ -177,12 +177,11 @@
     }) }}
 {% endmacro %}
 
-{#- The column names a query returns. -#}
 {#- A snapshot whose key is not unique in its query would corrupt history
     (two current versions of one key); stop before touching the table. -#}
 {% macro snapshot_check_unique_key(strategy, source_sql) %}
     {%- set keys = unique_key_list_of(strategy.unique_key) -%}
-    {%- set dupes = run_query("select " ~ (keys | join(', ')) ~ ", count(*) as n from (" ~ source_sql ~ ") as __dbt_sbq group by all having count(*) > 1 limit 3") -%}
+    {%- set dupes = run_query("select " ~ (keys | join(', ')) ~ ", count(*) as n from (" ~ source_sql ~ ") as __dbt_sbq group by " ~ (keys | join(", ")) ~ " having count(*) > 1 limit 3") -%}
     {%- if dupes.rows | length > 0 -%}
         {%- set examples = [] -%}
         {%- for row in dupes.rows -%}

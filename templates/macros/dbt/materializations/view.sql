@@ -7,15 +7,22 @@
     {{ run_hooks(pre_hooks, inside_transaction=false) }}
     {{ run_hooks(pre_hooks, inside_transaction=true) }}
 
-    {%- if existing_relation is not none and existing_relation.type != 'view' -%}
-        {{ adapter.drop_relation(existing_relation) }}
-    {%- endif -%}
-
-    {% call statement('main') -%}
-        {{ get_create_view_as_sql(target_relation, sql) }}
-    {%- endcall %}
+    {{ replace_with_view(existing_relation, target_relation, sql) }}
 
     {{ finish_materialization(target_relation) }}
 
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+{% macro replace_with_view(existing_relation, target_relation, sql) -%}
+    {{ return(adapter.dispatch('replace_with_view', 'dbt')(existing_relation, target_relation, sql)) }}
+{%- endmacro %}
+
+{% macro default__replace_with_view(existing_relation, target_relation, sql) -%}
+    {%- if existing_relation is not none and existing_relation.type != 'view' -%}
+        {{ adapter.drop_relation(existing_relation) }}
+    {%- endif -%}
+    {% call statement('main') -%}
+        {{ get_create_view_as_sql(target_relation, sql) }}
+    {%- endcall %}
+{%- endmacro %}

@@ -1,0 +1,157 @@
+//! Seed files for warehouses other than DuckDB. kiln's embedded DuckDB reads
+//! the CSV (the same reader and type detection as seeds on DuckDB, so a seed
+//! gets the same column types everywhere), then hands the warehouse typed
+//! columns and normalised CSV rows for its bulk loader (COPY FROM STDIN).
+
+use std::path::Path;
+
+use crate::adapter::{DbError, DbResult};
+
+/// A seed column: its name and the kind of values detected in it, in
+/// dbt's (agate's) words: integer, bigint, float, boolean, date, datetime,
+/// text. Columns named in `column_types` are read as text and keep their
+/// configured type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedColumn {
+    pub name: String,
+    pub kind: &'static str,
+}
+
+/// A seed file read: its columns and its rows as header-less CSV.
+pub struct SeedRows {
+    pub columns: Vec<SeedColumn>,
+    pub csv: Vec<u8>,
+}
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn err(e: impl std::fmt::Display) -> DbError {
+    DbError::new(e.to_string())
+}
+
+/// Reads `path`: `text_columns` (those with configured types) stay text, so
+/// leading zeros and the configured cast survive.
+pub fn read(path: &Path, delimiter: &str, text_columns: &[String]) -> DbResult<SeedRows> {
+    let conn = duckdb::Connection::open_in_memory().map_err(err)?;
+    let types: Vec<String> = text_columns
+        .iter()
+        .map(|c| format!("{}: 'VARCHAR'", literal(c)))
+        .collect();
+    // The types dbt's CSV reader (agate) can give: it has no TIME.
+    let reader = format!(
+        "read_csv({}, header = true, delim = {}, auto_type_candidates = ['BOOLEAN', 'BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE', 'VARCHAR']{})",
+        literal(&path.to_string_lossy()),
+        literal(delimiter),
+        if types.is_empty() {
+            String::new()
+        } else {
+            format!(", types = {{{}}}", types.join(", "))
+        }
+    );
+    conn.execute_batch(&format!("create table seed as select * from {reader}"))
+        .map_err(err)?;
+    let described: Vec<(String, String)> = {
+        let mut stmt = conn
+            .prepare("select column_name, data_type from information_schema.columns where table_name = 'seed' order by ordinal_position")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(err)?;
+        rows.collect::<duckdb::Result<_>>().map_err(err)?
+    };
+    let mut columns = Vec::with_capacity(described.len());
+    for (name, duck_type) in described {
+        let configured = text_columns.iter().any(|c| c.eq_ignore_ascii_case(&name));
+        let q = format!("\"{}\"", name.replace('"', "\"\""));
+        let kind = match duck_type.as_str() {
+            _ if configured => "text",
+            "BOOLEAN" => "boolean",
+            // dbt makes whole numbers `integer`; kiln keeps those too big for it.
+            "BIGINT" => {
+                let fits: bool = conn
+                    .query_row(
+                        &format!("select coalesce(min({q}) >= -2147483648 and max({q}) <= 2147483647, true) from seed"),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(err)?;
+                if fits {
+                    "integer"
+                } else {
+                    "bigint"
+                }
+            }
+            "DOUBLE" => "float",
+            "DATE" => "date",
+            "TIMESTAMP" | "TIMESTAMP WITH TIME ZONE" => "datetime",
+            _ => {
+                // A column with no values at all is an integer to dbt.
+                let empty: bool = conn
+                    .query_row(&format!("select count({q}) = 0 from seed"), [], |r| {
+                        r.get(0)
+                    })
+                    .map_err(err)?;
+                if empty {
+                    "integer"
+                } else {
+                    "text"
+                }
+            }
+        };
+        columns.push(SeedColumn { name, kind });
+    }
+    let dir = tempfile::tempdir().map_err(err)?;
+    let out = dir.path().join("rows.csv");
+    conn.execute_batch(&format!(
+        "copy seed to {} (header false)",
+        literal(&out.to_string_lossy())
+    ))
+    .map_err(err)?;
+    let csv = std::fs::read(&out).map_err(err)?;
+    Ok(SeedRows { columns, csv })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_follow_dbt_and_configured_columns_stay_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.csv");
+        std::fs::write(
+            &path,
+            "id,zip,price,ok,day,at,big,note,empty\n1,00501,1.5,true,2024-01-02,2024-01-02 03:04:05,9999999999,\"a, b\",\n2,02134,2,false,2024-01-03,2024-01-03 00:00:00,1,,\n",
+        )
+        .unwrap();
+        let seed = read(&path, ",", &["zip".to_string()]).unwrap();
+        let kinds: Vec<(&str, &str)> = seed
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("id", "integer"),
+                ("zip", "text"),
+                ("price", "float"),
+                ("ok", "boolean"),
+                ("day", "date"),
+                ("at", "datetime"),
+                ("big", "bigint"),
+                ("note", "text"),
+                ("empty", "integer"),
+            ]
+        );
+        let text = String::from_utf8(seed.csv).unwrap();
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with("1,00501,1.5,true,2024-01-02,2024-01-02 03:04:05"),
+            "{first}"
+        );
+        assert!(first.contains("\"a, b\""), "{first}");
+    }
+}

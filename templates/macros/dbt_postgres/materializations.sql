@@ -1,0 +1,96 @@
+{#- dbt-postgres's way of replacing a relation: build it under an
+    intermediate name, move the old one to a backup name, move the new one
+    in, drop the backup. All of it happens in the node's transaction, and
+    readers of the old relation are blocked only for the renames. -#}
+
+{% macro postgres__replace_with_table(existing_relation, target_relation, sql) -%}
+    {%- set intermediate = make_intermediate_relation(target_relation) -%}
+    {{ drop_relation_if_exists(load_relation(intermediate)) }}
+    {% call statement('main') -%}
+        {{ get_create_table_as_sql(false, intermediate, sql) }}
+    {%- endcall %}
+    {{ create_indexes(intermediate) }}
+    {{ postgres__swap_in(existing_relation, intermediate, target_relation) }}
+{%- endmacro %}
+
+{% macro postgres__replace_with_view(existing_relation, target_relation, sql) -%}
+    {%- set intermediate = make_intermediate_relation(target_relation) -%}
+    {{ drop_relation_if_exists(load_relation(intermediate)) }}
+    {% call statement('main') -%}
+        {{ get_create_view_as_sql(intermediate, sql) }}
+    {%- endcall %}
+    {{ postgres__swap_in(existing_relation, intermediate, target_relation) }}
+{%- endmacro %}
+
+{% macro postgres__swap_in(existing_relation, intermediate, target_relation) -%}
+    {%- if existing_relation is not none -%}
+        {%- set backup = make_backup_relation(target_relation, existing_relation.type) -%}
+        {{ drop_relation_if_exists(load_relation(backup)) }}
+        {{ adapter.rename_relation(existing_relation, backup) }}
+    {%- endif -%}
+    {{ adapter.rename_relation(intermediate, target_relation) }}
+    {%- if existing_relation is not none -%}
+        {{ adapter.drop_relation(backup) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- seed: kiln reads the CSV (adapter.seed_columns), creates the table with
+    dbt-postgres's types (column_types win), and loads the rows with COPY
+    FROM STDIN in the node's transaction. A re-run truncates and reloads. -#}
+{% materialization seed, adapter='postgres' %}
+    {%- set target_relation = this.incorporate(type='table') -%}
+    {%- set existing_relation = load_relation(this) -%}
+    {%- set full_refresh_mode = should_full_refresh() -%}
+    {%- set column_types = config.get('column_types') or {} -%}
+    {%- set delimiter = config.get('delimiter') or ',' -%}
+    {%- set configured = column_types.keys() | list -%}
+    {%- set columns = adapter.seed_columns(seed_file_path, configured, delimiter) -%}
+
+    {{ run_hooks(pre_hooks, inside_transaction=false) }}
+    {{ run_hooks(pre_hooks, inside_transaction=true) }}
+
+    {%- if existing_relation is none or full_refresh_mode or existing_relation.type != 'table' -%}
+        {{ drop_relation_if_exists(existing_relation) }}
+        {% call statement('create_seed_table') -%}
+            create table {{ target_relation }} (
+            {%- for c in columns %}
+                {{ adapter.quote(c.name) }} {{ column_types[c.name] if c.name in column_types else seed_column_type(c.kind) }}{{ ',' if not loop.last }}
+            {%- endfor %}
+            )
+        {%- endcall %}
+        {{ create_indexes(target_relation) }}
+    {%- else -%}
+        {%- set csv_columns = columns | map(attribute='name') | map('lower') | list -%}
+        {%- set table_columns = adapter.get_columns_in_relation(existing_relation) | map(attribute='name') | map('lower') | list -%}
+        {%- if csv_columns != table_columns -%}
+            {% do exceptions.raise_compiler_error(
+                "the columns of " ~ model.original_file_path ~ " (" ~ csv_columns | join(', ')
+                ~ ") differ from those of " ~ target_relation ~ " (" ~ table_columns | join(', ')
+                ~ "); run with --full-refresh to recreate the table") %}
+        {%- endif -%}
+        {{ adapter.truncate_relation(target_relation) }}
+    {%- endif -%}
+    {%- set loaded = adapter.load_seed(target_relation, seed_file_path, configured, delimiter) -%}
+    {% call noop_statement('main', 'INSERT ' ~ loaded, 'INSERT', loaded) %}{% endcall %}
+
+    {{ finish_materialization(target_relation) }}
+
+    {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
+
+{#- A detected seed column kind as a PostgreSQL type, as dbt-postgres types
+    agate's columns. -#}
+{% macro seed_column_type(kind) -%}
+    {{ return(adapter.dispatch('seed_column_type', 'dbt')(kind)) }}
+{%- endmacro %}
+
+{% macro postgres__seed_column_type(kind) -%}
+    {{ return({
+        'integer': 'integer',
+        'bigint': 'bigint',
+        'float': 'float8',
+        'boolean': 'boolean',
+        'date': 'date',
+        'datetime': 'timestamp without time zone',
+    }.get(kind, 'text')) }}
+{%- endmacro %}

@@ -1,0 +1,109 @@
+{#- dbt-postgres's statements for creating, renaming and dropping relations.
+    PostgreSQL truncates identifiers at 63 bytes, so the names of
+    intermediate relations keep their suffix and cut the model's name. -#}
+
+{%- macro postgres__relation_with_suffix(base_relation, suffix, with_time=false) -%}
+    {%- if with_time -%}
+        {#- Temporary tables of parallel runs must not collide. -#}
+        {%- set suffix = suffix ~ modules.datetime.datetime.now().strftime('%H%M%S%f') -%}
+    {%- endif -%}
+    {%- if suffix | length > 63 -%}
+        {% do exceptions.raise_compiler_error('the relation suffix ' ~ suffix ~ ' is longer than PostgreSQL\'s 63-character names') %}
+    {%- endif -%}
+    {%- set identifier = base_relation.identifier[:63 - (suffix | length)] ~ suffix -%}
+    {{ return(base_relation.incorporate(path={'identifier': identifier})) }}
+{%- endmacro -%}
+
+{% macro postgres__make_temp_relation(base_relation, suffix) %}
+    {%- set relation = postgres__relation_with_suffix(base_relation, suffix, with_time=true) -%}
+    {{ return(relation.incorporate(type='table').include(database=false, schema=false)) }}
+{% endmacro %}
+
+{% macro postgres__make_intermediate_relation(base_relation, suffix) %}
+    {{ return(postgres__relation_with_suffix(base_relation, suffix)) }}
+{% endmacro %}
+
+{% macro postgres__make_backup_relation(base_relation, backup_relation_type, suffix) %}
+    {{ return(postgres__relation_with_suffix(base_relation, suffix).incorporate(type=backup_relation_type)) }}
+{% endmacro %}
+
+{% macro postgres__create_table_as(temporary, relation, sql, language='sql') -%}
+    {%- set sql_header = config.get('sql_header', none) -%}
+    {%- set unlogged = config.get('unlogged', false) -%}
+    {%- set kind = 'temporary ' if temporary else ('unlogged ' if unlogged else '') -%}
+    {{ sql_header if sql_header is not none }}
+    {%- set contract = config.get('contract') or {} -%}
+    {%- if contract.get('enforced') and not temporary %}
+    create {{ kind }}table {{ relation }} (
+        {{ table_columns_and_constraints() }}
+    );
+    insert into {{ relation }} ({{ contract_column_names() }})
+    select {{ contract_column_names() }} from (
+{{ sql }}
+    ) as model_subq
+    {%- else %}
+    create {{ kind }}table {{ relation }} as (
+{{ sql }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{% macro postgres__create_view_as(relation, sql) -%}
+    {%- set sql_header = config.get('sql_header', none) -%}
+    {{ sql_header if sql_header is not none }}
+    create view {{ relation }} as (
+{{ sql }}
+    )
+{%- endmacro %}
+
+{%- macro postgres__relation_kind(relation) -%}
+    {{- (relation.type or 'table') | replace('_', ' ') -}}
+{%- endmacro -%}
+
+{% macro postgres__drop_relation(relation) -%}
+    {%- call statement('drop_relation') -%}
+        drop {{ postgres__relation_kind(relation) }} if exists {{ relation }} cascade
+    {%- endcall -%}
+{%- endmacro %}
+
+{% macro postgres__rename_relation(from_relation, to_relation) -%}
+    {%- call statement('rename_relation') -%}
+        alter {{ postgres__relation_kind(from_relation) }} {{ from_relation }} rename to {{ adapter.quote(to_relation.identifier) }}
+    {%- endcall -%}
+{%- endmacro %}
+
+{% macro postgres__truncate_relation(relation) -%}
+    {%- call statement('truncate_relation') -%}
+        truncate table {{ relation }}
+    {%- endcall -%}
+{%- endmacro %}
+
+{#- indexes: [{columns: [...], unique: true, type: hash}], named after a
+    hash of what they index, as dbt-postgres names them. -#}
+{% macro postgres__create_indexes(relation) -%}
+    {%- for index in config.get('indexes') or [] -%}
+        {%- set columns = index.get('columns') or [] -%}
+        {%- if columns is string -%}{%- set columns = [columns] -%}{%- endif -%}
+        {%- if not columns -%}
+            {% do exceptions.raise_compiler_error('every entry of `indexes` needs `columns`: ' ~ tojson(index)) %}
+        {%- endif -%}
+        {%- set name = local_md5(columns | join('_') ~ '_' ~ index.get('unique', false) ~ '_' ~ index.get('type', '') ~ '_' ~ relation.identifier ~ '_' ~ modules.datetime.datetime.now().isoformat()) -%}
+        {%- call statement('create_index') -%}
+            create {{ 'unique ' if index.get('unique') }}index if not exists {{ adapter.quote(name) }}
+            on {{ relation }} {{ 'using ' ~ index.get('type') if index.get('type') }} ({{ columns | join(', ') }})
+        {%- endcall -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- PostgreSQL names a schema without its database. -#}
+{% macro postgres__create_schema(relation) -%}
+    {%- call statement('create_schema') -%}
+        create schema if not exists {{ relation.without_identifier().include(database=false) }}
+    {%- endcall -%}
+{%- endmacro %}
+
+{% macro postgres__drop_schema(relation) -%}
+    {%- call statement('drop_schema') -%}
+        drop schema if exists {{ relation.without_identifier().include(database=false) }} cascade
+    {%- endcall -%}
+{%- endmacro %}

@@ -1,0 +1,332 @@
+//! The PostgreSQL adapter against a real server (KILN_TEST_POSTGRES; .ci/run
+//! starts one): each materialization, seeds, incremental strategies over two
+//! runs, failures, parallel workers, and what a kill or Ctrl-C leaves behind.
+//! Behaviour pinned here is dbt-postgres 1.11's.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::postgres::server;
+
+#[test]
+fn every_materialization_builds_and_rebuilds() {
+    let Some(mut pg) = server("materializations") else {
+        return;
+    };
+    let p = pg.project(&[
+        (
+            "dbt_project.yml",
+            "name: proj\nprofile: proj\nconfig-version: 2\nseeds:\n  proj:\n    customers:\n      +column_types: {zip: varchar(5)}\n",
+        ),
+        // Leading zeros survive only through column_types.
+        ("seeds/customers.csv", "id,name,zip,balance,joined\n1,Ann,00501,10.5,2024-01-02\n2,Bob,02134,3,2024-02-03\n3,Cy,,0.25,\n"),
+        ("models/stg_customers.sql", "{{ config(materialized='ephemeral') }}\nselect id, upper(name) as name, zip, balance from {{ ref('customers') }}"),
+        ("models/customer_table.sql", "{{ config(materialized='table', indexes=[{'columns': ['id'], 'unique': true}]) }}\nselect * from {{ ref('stg_customers') }}"),
+        ("models/rich_customers.sql", "select id, name from {{ ref('customer_table') }} where balance > 1"),
+        ("models/balances.sql", "{{ config(materialized='incremental', unique_key='id') }}\nselect id, balance from {{ ref('customers') }}"),
+        ("models/schema.yml", "version: 2\nmodels:\n  - name: customer_table\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n"),
+    ]);
+    for _ in 0..2 {
+        p.ok(&["build"]);
+        assert_eq!(
+            pg.relations(),
+            vec![
+                ("balances".to_string(), "r".to_string()),
+                ("customer_table".into(), "r".into()),
+                ("customers".into(), "r".into()),
+                ("rich_customers".into(), "v".into()),
+            ],
+            "no intermediate or backup relation is left, and the ephemeral model is not built"
+        );
+        let s = &pg.schema.clone();
+        assert_eq!(
+            pg.rows(&format!(
+                "select id, name, zip, balance from {s}.customer_table order by id"
+            )),
+            vec![
+                vec!["1", "ANN", "00501", "10.5"],
+                vec!["2", "BOB", "02134", "3"],
+                vec!["3", "CY", "NULL", "0.25"],
+            ]
+        );
+        assert_eq!(
+            pg.column(&format!("select name from {s}.rich_customers order by id")),
+            vec!["ANN", "BOB"]
+        );
+        assert_eq!(
+            pg.column(&format!("select count(*) from {s}.balances")),
+            vec!["3"]
+        );
+    }
+    let s = pg.schema.clone();
+    // dbt-postgres's seed types: integer, text, float8, date; column_types win.
+    assert_eq!(
+        pg.rows(&format!(
+            "select column_name::text, data_type::text from information_schema.columns where table_schema = '{s}' and table_name = 'customers' order by ordinal_position"
+        )),
+        vec![
+            vec!["id", "integer"],
+            vec!["name", "text"],
+            vec!["zip", "character varying"],
+            vec!["balance", "double precision"],
+            vec!["joined", "date"],
+        ]
+    );
+    assert_eq!(
+        pg.column(&format!(
+            "select indexdef from pg_indexes where schemaname = '{s}' and tablename = 'customer_table'"
+        ))
+        .len(),
+        1,
+        "the unique index of `indexes:` exists on the swapped-in table"
+    );
+    assert_eq!(p.verdict("unique_customer_table_id").0, "pass");
+}
+
+#[test]
+fn incremental_strategies_apply_the_second_run() {
+    let Some(mut pg) = server("incremental") else {
+        return;
+    };
+    let model = |strategy: &str, key: &str| {
+        format!(
+            "{{{{ config(materialized='incremental', incremental_strategy='{strategy}'{key}) }}}}\n\
+             select id, part, amount from {{{{ ref('events') }}}}\n\
+             {{% if is_incremental() %}} where amount > (select coalesce(max(amount), 0) from {{{{ this }}}}) - 5 {{% endif %}}"
+        )
+    };
+    let (append, delete_insert, merge) = (
+        model("append", ""),
+        model("delete+insert", ", unique_key=['id', 'part']"),
+        model("merge", ", unique_key=['id', 'part']"),
+    );
+    let p = pg.project(&[
+        ("seeds/events.csv", "id,part,amount\n1,a,10\n2,a,20\n"),
+        ("models/appended.sql", &append),
+        ("models/deleted_inserted.sql", &delete_insert),
+        ("models/merged.sql", &merge),
+    ]);
+    p.ok(&["build"]);
+    // Row 2 changes, row 3 arrives.
+    p.write(
+        "seeds/events.csv",
+        "id,part,amount\n1,a,10\n2,a,25\n3,b,30\n",
+    );
+    p.ok(&["build"]);
+    let s = pg.schema.clone();
+    let rows = |pg: &mut common::postgres::Pg, t: &str| {
+        pg.rows(&format!(
+            "select id, part, amount from {s}.{t} order by id, amount"
+        ))
+    };
+    assert_eq!(
+        rows(&mut pg, "appended"),
+        vec![
+            vec!["1", "a", "10"],
+            vec!["2", "a", "20"],
+            vec!["2", "a", "25"],
+            vec!["3", "b", "30"],
+        ]
+    );
+    let replaced = vec![
+        vec!["1", "a", "10"],
+        vec!["2", "a", "25"],
+        vec!["3", "b", "30"],
+    ];
+    assert_eq!(rows(&mut pg, "deleted_inserted"), replaced);
+    assert_eq!(rows(&mut pg, "merged"), replaced);
+    // --full-refresh rebuilds from the input alone.
+    p.ok(&["run", "-s", "appended", "--full-refresh"]);
+    assert_eq!(rows(&mut pg, "appended"), replaced);
+}
+
+#[test]
+fn a_failing_model_skips_its_children_and_shows_postgres_error() {
+    let Some(pg) = server("failure") else {
+        return;
+    };
+    let p = pg.project(&[
+        ("models/ok.sql", "select 1 as id"),
+        (
+            "models/broken.sql",
+            "select id,\n  no_such_column\nfrom {{ ref('ok') }}",
+        ),
+        ("models/child.sql", "select * from {{ ref('broken') }}"),
+    ]);
+    let (code, _, err) = p.run(&["run"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("column \"no_such_column\" does not exist"),
+        "{err}"
+    );
+    assert!(
+        err.contains("LINE"),
+        "PostgreSQL's position is shown: {err}"
+    );
+    assert!(err.contains("models/broken.sql"), "{err}");
+    assert_eq!(p.verdict("child").0, "skipped");
+    assert_eq!(p.verdict("ok").0, "success");
+}
+
+#[test]
+fn four_workers_each_use_their_own_connection() {
+    let Some(mut pg) = server("threads") else {
+        return;
+    };
+    let files: Vec<(String, String)> = (0..24)
+        .map(|i| {
+            (
+                format!("models/m{i:02}.sql"),
+                format!("{{{{ config(materialized='table') }}}}\nselect {i} as n, pg_backend_pid() as pid from (select pg_sleep(0.05)) s"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let p = pg.project(&refs);
+    p.ok(&["run", "--threads", "4"]);
+    let s = pg.schema.clone();
+    let union: Vec<String> = (0..24)
+        .map(|i| format!("select n, pid from {s}.m{i:02}"))
+        .collect();
+    let rows = pg.rows(&format!(
+        "select count(*), count(distinct pid) from ({}) u",
+        union.join(" union all ")
+    ));
+    assert_eq!(rows[0][0], "24");
+    let connections: usize = rows[0][1].parse().unwrap();
+    assert!(
+        (2..=4).contains(&connections),
+        "models ran on {connections} connections"
+    );
+}
+
+/// The statement of a run that is still executing on the server.
+fn wait_for_statement(pg: &mut common::postgres::Pg, marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n = pg.column(&format!(
+            "select count(*) from pg_stat_activity where query like '%{marker}%' and pid <> pg_backend_pid() and state = 'active'"
+        ));
+        if n[0] != "0" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the rebuild never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_killed_table_rebuild_leaves_the_old_table() {
+    let Some(mut pg) = server("kill") else {
+        return;
+    };
+    let p = pg.project(&[(
+        "models/facts.sql",
+        "{{ config(materialized='table') }}\nselect 1 as version",
+    )]);
+    p.ok(&["run"]);
+    p.write(
+        "models/facts.sql",
+        "{{ config(materialized='table') }}\nselect 2 as version from (select pg_sleep(60) as kiln_kill_marker) s",
+    );
+    let mut child = common::kiln_std(&p.dir)
+        .arg("run")
+        .spawn()
+        .expect("kiln starts");
+    wait_for_statement(&mut pg, "kiln_kill_marker");
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let s = pg.schema.clone();
+    assert_eq!(
+        pg.column(&format!("select version from {s}.facts")),
+        vec!["1"]
+    );
+    pg.execute("select pg_terminate_backend(pid) from pg_stat_activity where query like '%kiln_kill_marker%' and pid <> pg_backend_pid()");
+}
+
+#[test]
+fn ctrl_c_cancels_the_statement_in_flight() {
+    let Some(mut pg) = server("cancel") else {
+        return;
+    };
+    let p = pg.project(&[(
+        "models/slow.sql",
+        "{{ config(materialized='table') }}\nselect 1 as v from (select pg_sleep(60) as kiln_cancel_marker) s",
+    )]);
+    let mut child = common::kiln_std(&p.dir)
+        .arg("run")
+        .spawn()
+        .expect("kiln starts");
+    wait_for_statement(&mut pg, "kiln_cancel_marker");
+    let started = Instant::now();
+    // SAFETY: signalling a child process this test owns.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().expect("kiln exits");
+    assert!(!status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "kiln stopped waiting for the statement"
+    );
+    // PostgreSQL's cancel request stopped the statement on the server too.
+    let still = pg.column(
+        "select count(*) from pg_stat_activity where query like '%kiln_cancel_marker%' and pid <> pg_backend_pid() and state = 'active'",
+    );
+    assert_eq!(still, vec!["0"]);
+    assert!(pg.relations().is_empty(), "nothing was built");
+}
+
+#[test]
+fn a_wrong_password_names_the_server_and_never_the_password() {
+    let Some(mut pg) = server("password") else {
+        return;
+    };
+    pg.execute(
+        "do $$ begin if not exists (select from pg_roles where rolname = 'kiln_password_user') then create role kiln_password_user login password 'the-right-one'; end if; end $$",
+    );
+    let profiles = pg
+        .profiles(1)
+        .replace(&format!("user: {}", pg.user), "user: kiln_password_user");
+    let p = pg.project(&[
+        ("profiles.yml", profiles.as_str()),
+        ("models/m.sql", "select 1 as x"),
+    ]);
+    let out = p
+        .kiln(&["run"])
+        .env("KILN_TEST_PG_PASSWORD", "wrong-secret-4711")
+        .output()
+        .expect("kiln runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(0) {
+        // The server trusts this role (no password rule in its pg_hba.conf).
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI's server must check kiln_password_user's password"
+        );
+        eprintln!(
+            "skipping the password check: this server does not ask kiln_password_user for one"
+        );
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let endpoint = format!("{}:{}/{}", pg.host, pg.port, pg.dbname);
+    assert!(err.contains(&endpoint), "{err}");
+    assert!(err.contains("kiln_password_user"), "{err}");
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(err.contains("profiles.yml"), "{err}");
+    assert!(!err.contains("wrong-secret-4711"), "{err}");
+}
+
+#[test]
+fn debug_reports_the_server() {
+    let Some(pg) = server("debug") else {
+        return;
+    };
+    let p = pg.project(&[]);
+    let (code, out, err) = p.run(&["debug"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(format!("{out}{err}").contains("PostgreSQL 1"), "{out}{err}");
+}
