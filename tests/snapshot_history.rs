@@ -13,6 +13,11 @@ use common::{repo, Project};
 /// The snapshot tables after each step, as "### step N" / "## schema.table" /
 /// header / rows, in the reference file's format.
 fn run_steps(p: &Project) -> String {
+    run_steps_with(p, &mut || dump(p))
+}
+
+/// The steps, with `dump` describing the snapshot tables after each.
+fn run_steps_with(p: &Project, dump: &mut dyn FnMut() -> String) -> String {
     let steps = repo().join("tests/fixtures/snapshots/steps");
     let mut names: Vec<String> = std::fs::read_dir(&steps)
         .expect("steps")
@@ -27,7 +32,7 @@ fn run_steps(p: &Project) -> String {
             assert_eq!(code, 0, "{cmd} at step {name}: {err}");
         }
         out.push_str(&format!("### step {}\n", name.trim_end_matches(".csv")));
-        out.push_str(&dump(p));
+        out.push_str(&dump());
     }
     out
 }
@@ -138,7 +143,54 @@ fn is_clock_time(v: &str) -> bool {
 #[test]
 fn snapshot_history_matches_dbt_step_by_step() {
     let p = Project::fixture("snapshots");
-    let ours = normalize(&run_steps(&p));
+    assert_matches_dbt(&run_steps(&p));
+}
+
+/// The same steps on PostgreSQL write the same history as dbt.
+#[test]
+fn snapshot_history_on_postgres_matches_dbt() {
+    let Some(mut pg) = common::postgres::server("snaps") else {
+        return;
+    };
+    pg.execute("drop schema if exists snapshots cascade");
+    let p = Project::fixture("snapshots");
+    p.write("profiles.yml", &pg.profiles(2).replace("proj:", "snaps:"));
+    let schema = pg.schema.clone();
+    let history = run_steps_with(&p, &mut || {
+        let mut out = String::new();
+        let tables = pg.rows(&format!(
+            "select table_schema::text, table_name::text from information_schema.tables \
+             where table_schema like '{schema}\\_%' or table_schema = 'snapshots' order by 1, 2"
+        ));
+        for t in tables {
+            // The reference was built with DuckDB's target schema, `main`.
+            let shown = t[0].replacen(&schema, "main", 1);
+            out.push_str(&format!("## {shown}.{}\n", t[1]));
+            let cols = pg.column(&format!(
+                "select column_name::text from information_schema.columns where table_schema = '{}' and table_name = '{}' order by ordinal_position",
+                t[0], t[1]
+            ));
+            out.push_str(&cols.join("|"));
+            out.push('\n');
+            let select: Vec<String> = cols.iter().map(|c| format!("\"{c}\"::text")).collect();
+            for row in pg.rows(&format!(
+                "select {} from \"{}\".\"{}\"",
+                select.join(", "),
+                t[0],
+                t[1]
+            )) {
+                out.push_str(&row.join("|"));
+                out.push('\n');
+            }
+        }
+        out
+    });
+    pg.execute("drop schema if exists snapshots cascade");
+    assert_matches_dbt(&history);
+}
+
+fn assert_matches_dbt(history: &str) {
+    let ours = normalize(history);
     let theirs = normalize(
         &std::fs::read_to_string(repo().join("tests/dbt_reference/snapshots.txt"))
             .expect("reference"),

@@ -352,16 +352,12 @@ impl Connection for PostgresConnection {
         identifier: &str,
     ) -> DbResult<Option<(RelationInfo, Vec<Column>)>> {
         // A relation with no schema is a temporary table.
-        let namespace = if schema.is_empty() {
-            "c.relnamespace = pg_my_temp_schema()"
-        } else {
-            "n.nspname = $1"
-        };
-        let sql = format!(
+        let found = self.text_rows(
             "select n.nspname::text, c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-             where {namespace} and c.relname = $2 and c.relkind in ('r', 'p', 'v', 'm', 'f')"
-        );
-        let found = self.text_rows(&sql, &[schema, identifier])?;
+             where case when $1::text = '' then c.relnamespace = pg_my_temp_schema() else n.nspname = $1::text end \
+               and c.relname = $2 and c.relkind in ('r', 'p', 'v', 'm', 'f')",
+            &[schema, identifier],
+        )?;
         let Some(row) = found.first() else {
             return Ok(None);
         };

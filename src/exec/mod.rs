@@ -488,6 +488,8 @@ fn run_hooks(
             match outcome {
                 Ok(sql) => {
                     r.status = Status::Success;
+                    // As dbt: a hook that ran reports 0 failures.
+                    r.failures = Some(0);
                     r.message = format!("{name} passed");
                     r.compiled_code = Some(sql);
                 }

@@ -8,6 +8,6 @@ select
     sum(amount_paid) as revenue
 from {{ ref('orders') }}
 {% if is_incremental() %}
-where ordered_at >= (select max(ordered_on) from {{ this }}) - interval 3 day
+where ordered_at >= (select max(ordered_on) from {{ this }}) - interval '3 day'
 {% endif %}
 group by 1

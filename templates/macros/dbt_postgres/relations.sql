@@ -15,8 +15,9 @@
 {%- endmacro -%}
 
 {% macro postgres__make_temp_relation(base_relation, suffix) %}
-    {%- set relation = postgres__relation_with_suffix(base_relation, suffix, with_time=true) -%}
-    {{ return(relation.incorporate(type='table').include(database=false, schema=false)) }}
+    {#- Temporary tables live in the session's own schema: no schema named. -#}
+    {%- set identifier = postgres__relation_with_suffix(base_relation, suffix, with_time=true).identifier -%}
+    {{ return(api.Relation.create(identifier=identifier, type='table').include(database=false, schema=false)) }}
 {% endmacro %}
 
 {% macro postgres__make_intermediate_relation(base_relation, suffix) %}
