@@ -330,3 +330,84 @@ fn debug_reports_the_server() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(format!("{out}{err}").contains("PostgreSQL 1"), "{out}{err}");
 }
+
+#[test]
+fn dbt_postgres_configs_apply() {
+    let Some(mut pg) = server("configs") else {
+        return;
+    };
+    pg.execute(
+        "do $$ begin if not exists (select from pg_roles where rolname = 'kiln_reader') then create role kiln_reader; end if; \
+         if not exists (select from pg_roles where rolname = 'kiln_writer') then create role kiln_writer; end if; end $$",
+    );
+    let long = "a_model_whose_name_is_long_enough_to_reach_postgres_limit_of_63";
+    let grants = "{{ config(materialized='incremental', unique_key='id', grants={'select': ['kiln_reader', 'kiln_writer']}) }}\nselect 1 as id";
+    let p = pg.project(&[
+        ("seeds/numbers.csv", "n\n1\n2\n"),
+        ("models/granted.sql", grants),
+        ("models/logless.sql", "{{ config(materialized='table', unlogged=true) }}\nselect 1 as id"),
+        ("models/mv.sql", "{{ config(materialized='materialized_view') }}\nselect count(*) as n from {{ ref('numbers') }}"),
+        (&format!("models/{long}.sql"), "{{ config(materialized='table') }}\nselect 1 as id"),
+        ("models/documented.sql", "{{ config(materialized='table', persist_docs={'relation': true, 'columns': true}) }}\nselect 1 as id"),
+        ("models/contracted.sql", "{{ config(materialized='table', contract={'enforced': true}) }}\nselect 1 as id, 'x'::varchar(3) as code"),
+        ("models/schema.yml", "version: 2\nmodels:\n  - name: documented\n    description: Documented in PostgreSQL\n    columns:\n      - name: id\n        description: The key\n  - name: contracted\n    columns:\n      - name: id\n        data_type: int\n        constraints: [{type: not_null}, {type: primary_key}]\n      - name: code\n        data_type: varchar(3)\n"),
+    ]);
+    for _ in 0..2 {
+        p.ok(&["build"]);
+    }
+    let s = pg.schema.clone();
+    let grantees = |pg: &mut common::postgres::Pg| {
+        pg.column(&format!(
+            "select grantee::text from information_schema.role_table_grants where table_schema = '{s}' and table_name = 'granted' and privilege_type = 'SELECT' and grantee like 'kiln\\_%' order by 1"
+        ))
+    };
+    assert_eq!(grantees(&mut pg), vec!["kiln_reader", "kiln_writer"]);
+    // A grantee taken out of the config loses the grant (the table stays).
+    p.write("models/granted.sql", &grants.replace(", 'kiln_writer'", ""));
+    p.ok(&["run", "-s", "granted"]);
+    assert_eq!(grantees(&mut pg), vec!["kiln_reader"]);
+
+    assert_eq!(
+        pg.column(&format!("select relpersistence::text from pg_class c join pg_namespace n on n.oid = c.relnamespace where nspname = '{s}' and relname = 'logless'")),
+        vec!["u"]
+    );
+    // The materialized view is refreshed by a later run.
+    assert_eq!(pg.column(&format!("select n from {s}.mv")), vec!["2"]);
+    p.write("seeds/numbers.csv", "n\n1\n2\n3\n");
+    p.ok(&["build"]);
+    assert_eq!(pg.column(&format!("select n from {s}.mv")), vec!["3"]);
+    assert!(pg
+        .relations()
+        .contains(&("mv".to_string(), "m".to_string())));
+    p.ok(&["run", "-s", "mv", "--full-refresh"]);
+    assert_eq!(pg.column(&format!("select n from {s}.mv")), vec!["3"]);
+
+    assert_eq!(pg.column(&format!("select id from {s}.{long}")), vec!["1"]);
+    assert_eq!(
+        pg.column(&format!(
+            "select obj_description('{s}.documented'::regclass, 'pg_class')"
+        )),
+        vec!["Documented in PostgreSQL"]
+    );
+    assert_eq!(
+        pg.column(&format!(
+            "select col_description('{s}.documented'::regclass, 1)"
+        )),
+        vec!["The key"]
+    );
+    assert_eq!(
+        pg.column(&format!(
+            "select contype::text from pg_constraint where conrelid = '{s}.contracted'::regclass"
+        )),
+        vec!["p"]
+    );
+    // A query that breaks the contract is refused before anything is built.
+    p.write("models/contracted.sql", "{{ config(materialized='table', contract={'enforced': true}) }}\nselect 'one' as id, 'x'::varchar(3) as code");
+    let (code, _, err) = p.run(&["run", "-s", "contracted"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("data type differs"), "{err}");
+    assert_eq!(
+        pg.column(&format!("select id from {s}.contracted")),
+        vec!["1"]
+    );
+}

@@ -39,16 +39,19 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             continue;
         }
         if schemas.insert((node.database.clone(), node.schema.clone())) {
-            conn.execute(&format!(
-                "create schema if not exists {}",
+            // PostgreSQL names a schema without its database.
+            let schema_sql = if db.adapter.adapter_type() == "postgres" {
+                crate::jinja::relation::quote_identifier(&node.schema)
+            } else {
                 crate::jinja::relation::Relation::new(&node.database, &node.schema, "").rendered()
-            ))
-            .map_err(|e| {
-                Error::new(format!(
-                    "could not create schema {}.{}: {e}",
-                    node.database, node.schema
-                ))
-            })?;
+            };
+            conn.execute(&format!("create schema if not exists {schema_sql}"))
+                .map_err(|e| {
+                    Error::new(format!(
+                        "could not create schema {}.{}: {e}",
+                        node.database, node.schema
+                    ))
+                })?;
         }
         let exists = conn
             .describe_relation(&node.database, &node.schema, &node.alias)

@@ -153,17 +153,33 @@ fn measure(
         .as_str()
         .map(|f| format!(" where {f}"))
         .unwrap_or_default();
+    // Seconds since the epoch: DuckDB's epoch(), PostgreSQL's extract.
+    let epoch = |expr: &str| {
+        if db.adapter.adapter_type() == "duckdb" {
+            format!("epoch({expr})")
+        } else {
+            format!("extract(epoch from {expr})")
+        }
+    };
+    let now = epoch("now()::timestamp");
     let sql = if let Some(query) = &source.loaded_at_query {
         let query = compiler
             .compile_inline(query, Some(db))
             .map_err(|e| e.to_string())?;
-        format!("select epoch(cast(max_loaded_at as timestamp)), epoch(now()::timestamp) from ({query}) as t(max_loaded_at)")
+        format!(
+            "select {}, {now} from ({query}) as t(max_loaded_at)",
+            epoch("cast(max_loaded_at as timestamp)")
+        )
     } else if let Some(field) = source
         .loaded_at_field
         .as_ref()
         .filter(|f| !f.trim().is_empty())
     {
-        format!("select epoch(cast(max({field}) as timestamp)), epoch(now()::timestamp) from {}{filter}", source.relation().rendered())
+        format!(
+            "select {}, {now} from {}{filter}",
+            epoch(&format!("cast(max({field}) as timestamp)")),
+            source.relation().rendered()
+        )
     } else {
         return Err(
             "it has no loaded_at_field or loaded_at_query; add one next to its freshness".into(),

@@ -229,7 +229,8 @@ impl Compiler {
             .iter()
             .map(|(_, name, sql)| (name.clone(), sql.clone()))
             .collect();
-        let sql = ctes::inject(&rendered, &named);
+        let sql =
+            crate::jinja::relation::drop_doubled_limit_aliases(&ctes::inject(&rendered, &named));
         Ok(Compiled {
             sql,
             extra_ctes: ctes
@@ -313,7 +314,9 @@ impl Compiler {
             .into_iter()
             .map(|(_, n, s)| (n, s))
             .collect();
-        Ok(ctes::inject(&rendered, &ctes))
+        Ok(crate::jinja::relation::drop_doubled_limit_aliases(
+            &ctes::inject(&rendered, &ctes),
+        ))
     }
 }
 

@@ -397,6 +397,7 @@ pub fn adapter_method(
 fn kind_of(t: Option<&str>) -> RelationKind {
     match t {
         Some("view") => RelationKind::View,
+        Some("materialized_view") => RelationKind::MaterializedView,
         _ => RelationKind::Table,
     }
 }

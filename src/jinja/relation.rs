@@ -3,6 +3,7 @@
 //! .include(), .incorporate(), .quote(), .render() like dbt's BaseRelation.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Kwargs, Object, Value};
@@ -114,20 +115,39 @@ impl Relation {
         self
     }
 
+    /// The relation class dbt's adapter would use (dbt_utils tells relations
+    /// from strings by its name).
+    fn class_name() -> &'static str {
+        if POSTGRES_RELATIONS.load(Ordering::Relaxed) {
+            "PostgresRelation"
+        } else {
+            "DuckDBRelation"
+        }
+    }
+
     /// The SQL text of the relation, e.g. `"db"."main"."orders"`.
     pub fn rendered(&self) -> String {
         if self.is_cte {
             return self.identifier.clone().unwrap_or_default();
         }
         if self.empty {
-            // As dbt's --empty: the relation, limited to no rows. No alias of
-            // our own (DuckDB needs none), so `{{ ref('x') }} as x` still parses.
+            // As dbt's --empty: the relation, limited to no rows. DuckDB
+            // needs no alias (so `{{ ref('x') }} as x` still parses there);
+            // PostgreSQL requires one, named as dbt-postgres names it.
             let base = Relation {
                 empty: false,
                 ..self.clone()
             }
             .rendered();
-            return format!("(select * from {base} where false limit 0)");
+            let alias = if POSTGRES_RELATIONS.load(Ordering::Relaxed) {
+                format!(
+                    " _dbt_limit_subq_{}",
+                    self.identifier.as_deref().unwrap_or("")
+                )
+            } else {
+                String::new()
+            };
+            return format!("(select * from {base} where false limit 0){alias}");
         }
         let parts = [
             (
@@ -167,6 +187,62 @@ impl Relation {
     }
 }
 
+/// Relations render as dbt-postgres's (set once the profile is known: one
+/// warehouse per process).
+static POSTGRES_RELATIONS: AtomicBool = AtomicBool::new(false);
+
+pub fn use_postgres_relations(on: bool) {
+    POSTGRES_RELATIONS.store(on, Ordering::Relaxed);
+}
+
+/// `--empty` on PostgreSQL: where the query gives a limited relation an
+/// alias of its own (`{{ ref('x') }} as x`), kiln's alias is dropped, so
+/// the SQL stays valid (dbt-postgres fails on such models).
+pub fn drop_doubled_limit_aliases(sql: &str) -> String {
+    if !sql.contains("_dbt_limit_subq_") {
+        return sql.to_string();
+    }
+    const FOLLOWS_WITHOUT_ALIAS: [&str; 27] = [
+        "where",
+        "join",
+        "left",
+        "right",
+        "inner",
+        "full",
+        "cross",
+        "natural",
+        "on",
+        "using",
+        "group",
+        "order",
+        "limit",
+        "offset",
+        "fetch",
+        "union",
+        "except",
+        "intersect",
+        "having",
+        "window",
+        "lateral",
+        "for",
+        "returning",
+        "qualify",
+        "into",
+        "when",
+        "then",
+    ];
+    let re = crate::regex!(r"\) _dbt_limit_subq_\w+(\s+)([A-Za-z_]\w*)");
+    re.replace_all(sql, |c: &regex::Captures| {
+        let word = &c[2];
+        if FOLLOWS_WITHOUT_ALIAS.contains(&word.to_ascii_lowercase().as_str()) {
+            c[0].to_string()
+        } else {
+            format!("){}{word}", &c[1])
+        }
+    })
+    .into_owned()
+}
+
 /// DuckDB's identifier quoting.
 pub fn quote_identifier(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -194,7 +270,9 @@ impl Object for Relation {
                 "database": self.database, "schema": self.schema, "identifier": self.identifier
             })),
             // Packages tell relations from strings by this (dbt_utils' _is_relation).
-            "metadata" => crate::jinja::to_value(serde_json::json!({"type": "DuckDBRelation"})),
+            "metadata" => {
+                crate::jinja::to_value(serde_json::json!({"type": Relation::class_name()}))
+            }
             "quote_policy" => crate::jinja::to_value(self.quote_policy),
             "include_policy" => crate::jinja::to_value(self.include_policy),
             "Table" => Value::from("table"),
@@ -316,6 +394,17 @@ pub fn create(kwargs: Kwargs) -> Result<Value, Error> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_limited_relation_with_its_own_alias_loses_kiln_s() {
+        let sql = "select * from (select * from t where false limit 0) _dbt_limit_subq_t as i \
+                   join (select * from u where false limit 0) _dbt_limit_subq_u\n  where 1 = 1";
+        assert_eq!(
+            drop_doubled_limit_aliases(sql),
+            "select * from (select * from t where false limit 0) as i \
+                   join (select * from u where false limit 0) _dbt_limit_subq_u\n  where 1 = 1"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -94,3 +94,43 @@
         'datetime': 'timestamp without time zone',
     }.get(kind, 'text')) }}
 {%- endmacro %}
+
+{#- materialized_view (dbt-postgres): created once, refreshed on later
+    runs; --full-refresh (or a relation of another type in its place)
+    rebuilds it under an intermediate name and swaps it in. -#}
+{% materialization materialized_view, adapter='postgres' %}
+    {%- set existing_relation = load_relation(this) -%}
+    {%- set target_relation = this.incorporate(type='materialized_view') -%}
+
+    {{ run_hooks(pre_hooks, inside_transaction=false) }}
+    {{ run_hooks(pre_hooks, inside_transaction=true) }}
+
+    {%- if existing_relation is none -%}
+        {% call statement('main') -%}
+            {{ postgres__create_materialized_view_as(target_relation, sql) }}
+        {%- endcall %}
+        {{ create_indexes(target_relation) }}
+    {%- elif should_full_refresh() or existing_relation.type != 'materialized_view' -%}
+        {%- set intermediate = make_intermediate_relation(target_relation) -%}
+        {{ drop_relation_if_exists(load_relation(intermediate)) }}
+        {% call statement('main') -%}
+            {{ postgres__create_materialized_view_as(intermediate, sql) }}
+        {%- endcall %}
+        {{ create_indexes(intermediate) }}
+        {{ postgres__swap_in(existing_relation, intermediate, target_relation) }}
+    {%- else -%}
+        {% call statement('main') -%}
+            refresh materialized view {{ target_relation }}
+        {%- endcall %}
+    {%- endif -%}
+
+    {{ finish_materialization(target_relation) }}
+
+    {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
+
+{% macro postgres__create_materialized_view_as(relation, sql) -%}
+    create materialized view {{ relation }} as (
+{{ sql }}
+    )
+{%- endmacro %}
