@@ -39,7 +39,7 @@ start_postgres() {
   PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -m fast stop)
   trap 'stop_postgres' EXIT
   export KILN_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
-  echo "PostgreSQL $("$bin/postgres" --version | awk '{print $NF}') on $KILN_TEST_POSTGRES"
+  echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on $KILN_TEST_POSTGRES"
 }
 
 stop_postgres() {

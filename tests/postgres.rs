@@ -204,6 +204,21 @@ fn four_workers_each_use_their_own_connection() {
     );
 }
 
+/// Starts `kiln run` and returns once the server is executing the
+/// statement that holds `marker`.
+fn run_until_busy(
+    pg: &mut common::postgres::Pg,
+    p: &common::Project,
+    marker: &str,
+) -> std::process::Child {
+    let child = common::kiln_std(&p.dir)
+        .arg("run")
+        .spawn()
+        .expect("kiln starts");
+    wait_for_statement(pg, marker);
+    child
+}
+
 /// The statement of a run that is still executing on the server.
 fn wait_for_statement(pg: &mut common::postgres::Pg, marker: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -233,11 +248,7 @@ fn a_killed_table_rebuild_leaves_the_old_table() {
         "models/facts.sql",
         "{{ config(materialized='table') }}\nselect 2 as version from (select pg_sleep(60) as kiln_kill_marker) s",
     );
-    let mut child = common::kiln_std(&p.dir)
-        .arg("run")
-        .spawn()
-        .expect("kiln starts");
-    wait_for_statement(&mut pg, "kiln_kill_marker");
+    let mut child = run_until_busy(&mut pg, &p, "kiln_kill_marker");
     child.kill().expect("kill");
     let _ = child.wait();
     let s = pg.schema.clone();
@@ -257,11 +268,7 @@ fn ctrl_c_cancels_the_statement_in_flight() {
         "models/slow.sql",
         "{{ config(materialized='table') }}\nselect 1 as v from (select pg_sleep(60) as kiln_cancel_marker) s",
     )]);
-    let mut child = common::kiln_std(&p.dir)
-        .arg("run")
-        .spawn()
-        .expect("kiln starts");
-    wait_for_statement(&mut pg, "kiln_cancel_marker");
+    let mut child = run_until_busy(&mut pg, &p, "kiln_cancel_marker");
     let started = Instant::now();
     // SAFETY: signalling a child process this test owns.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };

@@ -162,6 +162,11 @@ fn connect_err(e: postgres::Error) -> DbError {
 /// PostgreSQL's error as psql prints it: message, detail, hint, and the line
 /// of the statement the position points at.
 fn db_err(e: &postgres::Error, sql: &str) -> DbError {
+    db_err_after(e, sql, 0)
+}
+
+/// As `db_err`, for a statement sent after `skip` characters of other text.
+fn db_err_after(e: &postgres::Error, sql: &str, skip: usize) -> DbError {
     let Some(db) = e.as_db_error() else {
         return DbError::new(error_text(e));
     };
@@ -176,7 +181,7 @@ fn db_err(e: &postgres::Error, sql: &str) -> DbError {
         // The position counts characters from 1.
         let offset: usize = sql
             .char_indices()
-            .nth((*pos as usize).saturating_sub(1))
+            .nth((*pos as usize).saturating_sub(1 + skip))
             .map_or(sql.len(), |(i, _)| i);
         let line_no = sql[..offset].matches('\n').count() + 1;
         let start = sql[..offset].rfind('\n').map_or(0, |i| i + 1);
@@ -207,6 +212,7 @@ impl Adapter for PostgresAdapter {
         Ok(Box::new(PostgresConnection {
             client,
             in_tx: false,
+            pending_begin: false,
         }))
     }
 
@@ -222,7 +228,12 @@ impl Adapter for PostgresAdapter {
 pub struct PostgresConnection {
     client: Client,
     in_tx: bool,
+    /// `begin` is sent with the transaction's first statement, saving a
+    /// round trip per node.
+    pending_begin: bool,
 }
+
+const BEGIN: &str = "begin; ";
 
 impl PostgresConnection {
     fn text_rows(&mut self, sql: &str, params: &[&str]) -> DbResult<Vec<Vec<Option<String>>>> {
@@ -244,6 +255,18 @@ impl PostgresConnection {
             .collect())
     }
 
+    /// Runs `sql` with the simple protocol (several statements allowed),
+    /// opening the pending transaction in the same round trip.
+    fn simple(&mut self, sql: &str) -> DbResult<Vec<SimpleQueryMessage>> {
+        if std::mem::take(&mut self.pending_begin) {
+            self.client
+                .simple_query(&format!("{BEGIN}{sql}"))
+                .map_err(|e| db_err_after(&e, sql, BEGIN.len()))
+        } else {
+            self.client.simple_query(sql).map_err(|e| db_err(&e, sql))
+        }
+    }
+
     fn track_transaction(&mut self, sql: &str) {
         match sql.to_ascii_lowercase().as_str() {
             "begin" | "begin transaction" | "start transaction" => self.in_tx = true,
@@ -263,10 +286,7 @@ impl Connection for PostgresConnection {
                 rows_affected: None,
             });
         }
-        let messages = self.client.simple_query(sql).map_err(|e| {
-            // A failed statement aborts the open transaction.
-            db_err(&e, sql)
-        })?;
+        let messages = self.simple(sql)?;
         let rows_affected = messages.iter().rev().find_map(|m| match m {
             SimpleQueryMessage::CommandComplete(n) => Some(*n as i64),
             _ => None,
@@ -297,10 +317,7 @@ impl Connection for PostgresConnection {
             }
             Err(e) => return Err(db_err(&e, trimmed)),
         };
-        let messages = self
-            .client
-            .simple_query(trimmed)
-            .map_err(|e| db_err(&e, trimmed))?;
+        let messages = self.simple(trimmed)?;
         let mut columns: Vec<Column> = Vec::new();
         let mut rows = Vec::new();
         for m in messages {
@@ -418,6 +435,22 @@ impl Connection for PostgresConnection {
         self.in_tx
     }
 
+    fn begin(&mut self) -> DbResult<()> {
+        if !self.in_tx {
+            self.in_tx = true;
+            self.pending_begin = true;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> DbResult<()> {
+        self.finish("commit")
+    }
+
+    fn rollback(&mut self) -> DbResult<()> {
+        self.finish("rollback")
+    }
+
     fn dependent_views(&mut self, schema: &str, identifier: &str) -> DbResult<Vec<RelationInfo>> {
         if schema.is_empty() {
             return Ok(Vec::new());
@@ -444,6 +477,11 @@ impl Connection for PostgresConnection {
     }
 
     fn copy_csv(&mut self, table: &str, columns: &[String], csv: &[u8]) -> DbResult<u64> {
+        if std::mem::take(&mut self.pending_begin) {
+            self.client
+                .simple_query("begin")
+                .map_err(|e| db_err(&e, "begin"))?;
+        }
         let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
         let sql = format!(
             "copy {table} ({}) from stdin with (format csv)",
@@ -458,6 +496,18 @@ impl Connection for PostgresConnection {
 }
 
 impl PostgresConnection {
+    /// Ends the transaction; one that never ran a statement was never sent.
+    fn finish(&mut self, verb: &str) -> DbResult<()> {
+        self.in_tx = false;
+        if std::mem::take(&mut self.pending_begin) {
+            return Ok(());
+        }
+        self.client
+            .simple_query(verb)
+            .map(|_| ())
+            .map_err(|e| db_err(&e, verb))
+    }
+
     fn current_database(&mut self) -> DbResult<String> {
         Ok(self
             .text_rows("select current_database()::text", &[])?

@@ -19,20 +19,24 @@
     {{ sql_header if sql_header is not none }}
     {%- set contract = config.get('contract') or {} -%}
     {%- if contract.get('enforced') and not temporary %}
-    {#- A contracted model: the declared columns, types and constraints,
-        then the query's rows (kiln has checked the columns already). -#}
-    create or replace table {{ relation }} (
+    {{ create_contracted_table('create or replace table', relation, sql) }}
+    {%- else %}
+    create {% if temporary %}temporary table{% else %}or replace table{% endif %} {{ relation }} as (
+{{ sql }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- A contracted model: the declared columns, types and constraints, then
+    the query's rows (kiln has checked the columns already). -#}
+{% macro create_contracted_table(create, relation, sql) -%}
+    {{ create }} {{ relation }} (
         {{ table_columns_and_constraints() }}
     );
     insert into {{ relation }} ({{ contract_column_names() }})
     select {{ contract_column_names() }} from (
 {{ sql }}
     ) as model_subq
-    {%- else %}
-    create {% if temporary %}temporary table{% else %}or replace table{% endif %} {{ relation }} as (
-{{ sql }}
-    )
-    {%- endif %}
 {%- endmacro %}
 
 {% macro contract_column_names() -%}

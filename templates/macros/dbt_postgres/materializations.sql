@@ -3,7 +3,16 @@
     in, drop the backup. All of it happens in the node's transaction, and
     readers of the old relation are blocked only for the renames. -#}
 
+{#- With nothing to replace, the relation is built in place: inside the
+    node's transaction it is invisible until the commit anyway. -#}
 {% macro postgres__replace_with_table(existing_relation, target_relation, sql) -%}
+    {%- if existing_relation is none -%}
+        {% call statement('main') -%}
+            {{ get_create_table_as_sql(false, target_relation, sql) }}
+        {%- endcall %}
+        {{ create_indexes(target_relation) }}
+        {{ return('') }}
+    {%- endif -%}
     {%- set intermediate = make_intermediate_relation(target_relation) -%}
     {{ drop_relation_if_exists(load_relation(intermediate)) }}
     {% call statement('main') -%}
@@ -14,6 +23,12 @@
 {%- endmacro %}
 
 {% macro postgres__replace_with_view(existing_relation, target_relation, sql) -%}
+    {%- if existing_relation is none -%}
+        {% call statement('main') -%}
+            {{ get_create_view_as_sql(target_relation, sql) }}
+        {%- endcall %}
+        {{ return('') }}
+    {%- endif -%}
     {%- set intermediate = make_intermediate_relation(target_relation) -%}
     {{ drop_relation_if_exists(load_relation(intermediate)) }}
     {% call statement('main') -%}
@@ -60,14 +75,7 @@
         {%- endcall %}
         {{ create_indexes(target_relation) }}
     {%- else -%}
-        {%- set csv_columns = columns | map(attribute='name') | map('lower') | list -%}
-        {%- set table_columns = adapter.get_columns_in_relation(existing_relation) | map(attribute='name') | map('lower') | list -%}
-        {%- if csv_columns != table_columns -%}
-            {% do exceptions.raise_compiler_error(
-                "the columns of " ~ model.original_file_path ~ " (" ~ csv_columns | join(', ')
-                ~ ") differ from those of " ~ target_relation ~ " (" ~ table_columns | join(', ')
-                ~ "); run with --full-refresh to recreate the table") %}
-        {%- endif -%}
+        {{ seed_columns_must_match(columns | map(attribute='name'), existing_relation) }}
         {{ adapter.truncate_relation(target_relation) }}
     {%- endif -%}
     {%- set loaded = adapter.load_seed(target_relation, seed_file_path, configured, delimiter) -%}

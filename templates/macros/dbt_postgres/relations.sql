@@ -35,13 +35,7 @@
     {{ sql_header if sql_header is not none }}
     {%- set contract = config.get('contract') or {} -%}
     {%- if contract.get('enforced') and not temporary %}
-    create {{ kind }}table {{ relation }} (
-        {{ table_columns_and_constraints() }}
-    );
-    insert into {{ relation }} ({{ contract_column_names() }})
-    select {{ contract_column_names() }} from (
-{{ sql }}
-    ) as model_subq
+    {{ create_contracted_table('create ' ~ kind ~ 'table', relation, sql) }}
     {%- else %}
     create {{ kind }}table {{ relation }} as (
 {{ sql }}

@@ -20,14 +20,7 @@
         {%- endcall %}
         {{ type_seed_columns_as_dbt(target_relation) }}
     {%- else -%}
-        {%- set csv_columns = run_query('describe select * from ' ~ csv).columns[0].values() | map('lower') | list -%}
-        {%- set table_columns = adapter.get_columns_in_relation(existing_relation) | map(attribute='name') | map('lower') | list -%}
-        {%- if csv_columns != table_columns -%}
-            {% do exceptions.raise_compiler_error(
-                "the columns of " ~ model.original_file_path ~ " (" ~ csv_columns | join(', ')
-                ~ ") differ from those of " ~ target_relation ~ " (" ~ table_columns | join(', ')
-                ~ "); run with --full-refresh to recreate the table") %}
-        {%- endif -%}
+        {{ seed_columns_must_match(run_query('describe select * from ' ~ csv).columns[0].values(), existing_relation) }}
         {% call statement('truncate') -%}
             delete from {{ target_relation }}
         {%- endcall %}
@@ -90,5 +83,17 @@
                 {%- endcall %}
             {%- endif -%}
         {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A re-run loads into the existing table: its columns must be the file's. -#}
+{% macro seed_columns_must_match(csv_columns, existing_relation) -%}
+    {%- set csv_columns = csv_columns | map('lower') | list -%}
+    {%- set table_columns = adapter.get_columns_in_relation(existing_relation) | map(attribute='name') | map('lower') | list -%}
+    {%- if csv_columns != table_columns -%}
+        {% do exceptions.raise_compiler_error(
+            "the columns of " ~ model.original_file_path ~ " (" ~ csv_columns | join(', ')
+            ~ ") differ from those of " ~ existing_relation ~ " (" ~ table_columns | join(', ')
+            ~ "); run with --full-refresh to recreate the table") %}
     {%- endif -%}
 {%- endmacro %}
