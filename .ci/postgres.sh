@@ -34,8 +34,25 @@ start_postgres() {
     'host all kiln_password_user 127.0.0.1/32 scram-sha-256' \
     'host all all 127.0.0.1/32 trust' \
     'host all all ::1/128 trust' > '$PG_DIR/data/pg_hba.conf'"
+  # TLS with a throwaway authority, for the sslmode tests.
+  local ssl_opts=""
+  if command -v openssl >/dev/null 2>&1; then
+    (
+      cd "$PG_DIR"
+      openssl req -new -x509 -days 2 -nodes -subj "/CN=kiln test CA" -keyout ca.key -out ca.crt
+      openssl req -new -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr
+      printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > server.ext
+      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile server.ext -out server.crt
+      chmod 600 server.key
+      [ "$(id -u)" = 0 ] && chown postgres server.key server.crt
+    ) >/dev/null 2>&1 && {
+      ssl_opts="-c ssl=on -c ssl_cert_file=$PG_DIR/server.crt -c ssl_key_file=$PG_DIR/server.key"
+      export KILN_TEST_POSTGRES_CA="$PG_DIR/ca.crt"
+    }
+  fi
   "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 $ssl_opts" start >/dev/null
   PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -m fast stop)
   trap 'stop_postgres' EXIT
   export KILN_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"

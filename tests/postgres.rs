@@ -418,3 +418,47 @@ fn dbt_postgres_configs_apply() {
         vec!["1"]
     );
 }
+
+#[test]
+fn connections_use_tls_as_sslmode_asks() {
+    let Some(pg) = server("tls") else {
+        return;
+    };
+    let Ok(ca) = std::env::var("KILN_TEST_POSTGRES_CA") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI's server must offer TLS (KILN_TEST_POSTGRES_CA)"
+        );
+        eprintln!(
+            "skipping the TLS checks: KILN_TEST_POSTGRES_CA is not set (no TLS on the server)"
+        );
+        return;
+    };
+    let query = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
+    for (mode, root, encrypted) in [
+        ("disable", "", "false"),
+        ("require", "", "true"),
+        ("verify-ca", ca.as_str(), "true"),
+        ("verify-full", ca.as_str(), "true"),
+    ] {
+        let mut profiles = pg
+            .profiles(1)
+            .replace("threads: 1", &format!("threads: 1\n      sslmode: {mode}"));
+        if !root.is_empty() {
+            profiles.push_str(&format!("      sslrootcert: {root}\n"));
+        }
+        let p = pg.project(&[("profiles.yml", profiles.as_str())]);
+        let (code, out, err) = p.run(&["show", "--inline", query, "--output", "json"]);
+        assert_eq!(code, 0, "{mode}: {err}");
+        assert!(out.contains(encrypted), "{mode}: {out}");
+    }
+    // verify-full checks the name: the certificate names 127.0.0.1, not localhost.
+    let profiles = pg.profiles(1).replace(
+        &format!("host: {}", pg.host),
+        &format!("host: localhost\n      sslmode: verify-full\n      sslrootcert: {ca}"),
+    );
+    let p = pg.project(&[("profiles.yml", profiles.as_str())]);
+    let (code, _, err) = p.run(&["show", "--inline", "select 1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not valid for name"), "{err}");
+}

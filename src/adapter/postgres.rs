@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::types::Type;
-use postgres::{Client, NoTls, SimpleQueryMessage};
+use postgres::{Client, SimpleQueryMessage};
 use serde_json::Value as Json;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::adapter::{
     Adapter, Cell, Column, Connection, DbError, DbResult, RelationInfo, RelationKind, Response,
@@ -21,6 +22,8 @@ use crate::project::Target;
 
 pub struct PostgresAdapter {
     config: postgres::Config,
+    /// TLS as the profile's sslmode asks (used for cancel requests too).
+    tls: MakeRustlsConnect,
     /// Statements run on every new connection (role, search_path).
     session_setup: String,
     /// The connection opened to check the profile, handed to the first worker.
@@ -73,18 +76,18 @@ impl PostgresAdapter {
         if let Some(secs) = field_number(target, "keepalives_idle")?.filter(|s| *s > 0) {
             config.keepalives_idle(Duration::from_secs(secs));
         }
-        match field_text(target, "sslmode").as_deref() {
-            None | Some("disable" | "allow" | "prefer") => {
-                config.ssl_mode(postgres::config::SslMode::Disable);
-            }
-            Some(other) => {
-                return Err(Error::new(format!(
-                    "sslmode '{other}' is not supported yet: kiln connects to PostgreSQL without TLS"
-                ))
+        let root_cert =
+            field_text(target, "sslrootcert").map(|p| crate::project::profiles::local_path(&p));
+        let tls = crate::adapter::postgres_tls::settings(
+            field_text(target, "sslmode").as_deref(),
+            root_cert.as_deref(),
+        )
+        .map_err(|e| {
+            Error::new(e)
                 .at(Location::file(&target.profiles_path))
-                .note("use `sslmode: disable` or `prefer`, or reach the server through a TLS tunnel"));
-            }
-        }
+                .note("fix `sslmode` / `sslrootcert` of this output in profiles.yml")
+        })?;
+        config.ssl_mode(tls.mode);
         let mut session_setup = String::new();
         if let Some(role) = field_text(target, "role") {
             session_setup.push_str(&format!("set role {};\n", quote(&role)));
@@ -95,6 +98,7 @@ impl PostgresAdapter {
         let endpoint = format!("{host}:{port}/{dbname} as user '{user}'");
         let adapter = PostgresAdapter {
             config,
+            tls: tls.connector,
             session_setup,
             first: Mutex::new(None),
             endpoint,
@@ -115,7 +119,7 @@ impl PostgresAdapter {
     }
 
     fn new_client(&self) -> DbResult<Client> {
-        let mut client = self.config.connect(NoTls).map_err(connect_err)?;
+        let mut client = self.config.connect(self.tls.clone()).map_err(connect_err)?;
         if !self.session_setup.is_empty() {
             client
                 .batch_execute(&self.session_setup)
@@ -211,6 +215,7 @@ impl Adapter for PostgresAdapter {
         };
         Ok(Box::new(PostgresConnection {
             client,
+            tls: self.tls.clone(),
             in_tx: false,
             pending_begin: false,
         }))
@@ -227,6 +232,7 @@ impl Adapter for PostgresAdapter {
 
 pub struct PostgresConnection {
     client: Client,
+    tls: MakeRustlsConnect,
     in_tx: bool,
     /// `begin` is sent with the transaction's first statement, saving a
     /// round trip per node.
@@ -425,9 +431,10 @@ impl Connection for PostgresConnection {
 
     fn interrupter(&self) -> Box<dyn Fn() + Send + Sync> {
         let token = self.client.cancel_token();
+        let tls = self.tls.clone();
         Box::new(move || {
             // PostgreSQL's cancel request, on a connection of its own.
-            let _ = token.cancel_query(NoTls);
+            let _ = token.cancel_query(tls.clone());
         })
     }
 
