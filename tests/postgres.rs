@@ -348,6 +348,11 @@ fn dbt_postgres_configs_apply() {
          if not exists (select from pg_roles where rolname = 'kiln_writer') then create role kiln_writer; end if; end $$",
     );
     let long = "a_model_whose_name_is_long_enough_to_reach_postgres_limit_of_63";
+    // A foreign key to another model's table (built first through the ref in a comment).
+    let child_yaml = format!(
+        "version: 2\nmodels:\n  - name: child\n    columns:\n      - name: id\n        data_type: integer\n      - name: contracted_id\n        data_type: integer\n        constraints:\n          - {{type: foreign_key, to: '{}.contracted', to_columns: [id]}}\n",
+        pg.schema
+    );
     let grants = "{{ config(materialized='incremental', unique_key='id', grants={'select': ['kiln_reader', 'kiln_writer']}) }}\nselect 1 as id";
     let p = pg.project(&[
         ("seeds/numbers.csv", "n\n1\n2\n"),
@@ -357,7 +362,9 @@ fn dbt_postgres_configs_apply() {
         (&format!("models/{long}.sql"), "{{ config(materialized='table') }}\nselect 1 as id"),
         ("models/documented.sql", "{{ config(materialized='table', persist_docs={'relation': true, 'columns': true}) }}\nselect 1 as id"),
         ("models/contracted.sql", "{{ config(materialized='table', contract={'enforced': true}) }}\nselect 1 as id, 'x'::varchar(3) as code"),
-        ("models/schema.yml", "version: 2\nmodels:\n  - name: documented\n    description: Documented in PostgreSQL\n    columns:\n      - name: id\n        description: The key\n  - name: contracted\n    columns:\n      - name: id\n        data_type: int\n        constraints: [{type: not_null}, {type: primary_key}]\n      - name: code\n        data_type: varchar(3)\n"),
+        ("models/child.sql", "{{ config(materialized='table', contract={'enforced': true}) }}\n-- {{ ref('contracted') }}\nselect 1 as id, 1 as contracted_id"),
+        ("models/schema.yml", &child_yaml),
+        ("models/more.yml", "version: 2\nmodels:\n  - name: documented\n    description: Documented in PostgreSQL\n    columns:\n      - name: id\n        description: The key\n  - name: contracted\n    columns:\n      - name: id\n        data_type: int\n        constraints: [{type: not_null}, {type: primary_key}]\n      - name: code\n        data_type: varchar(3)\n"),
     ]);
     for _ in 0..2 {
         p.ok(&["build"]);
@@ -407,6 +414,12 @@ fn dbt_postgres_configs_apply() {
             "select contype::text from pg_constraint where conrelid = '{s}.contracted'::regclass"
         )),
         vec!["p"]
+    );
+    assert_eq!(
+        pg.column(&format!(
+            "select contype::text from pg_constraint where conrelid = '{s}.child'::regclass"
+        )),
+        vec!["f"]
     );
     // A query that breaks the contract is refused before anything is built.
     p.write("models/contracted.sql", "{{ config(materialized='table', contract={'enforced': true}) }}\nselect 'one' as id, 'x'::varchar(3) as code");
@@ -461,4 +474,29 @@ fn connections_use_tls_as_sslmode_asks() {
     let (code, _, err) = p.run(&["show", "--inline", "select 1"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not valid for name"), "{err}");
+}
+
+#[test]
+fn query_results_reach_templates_as_on_duckdb() {
+    let Some(pg) = server("types") else {
+        return;
+    };
+    let p = pg.project(&[(
+        "macros/types.sql",
+        "{% macro show_types() %}\n\
+         {% set t = run_query(\"select 1.25::numeric(5,2) as n, 2::int as i, '2024-01-02 03:04:05+00'::timestamptz as ts, '{\\\"a\\\": 1}'::jsonb as j, array[1,2] as a, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid as u, true as b, null::int as z\") %}\n\
+         {{ log(t.column_names | join(','), info=True) }}\n\
+         {{ log('n*2=' ~ (t.rows[0]['n'] * 2) ~ ' i+1=' ~ (t.rows[0]['i'] + 1) ~ ' b=' ~ (t.rows[0]['b'] is true) ~ ' z=' ~ (t.rows[0]['z'] is none), info=True) }}\n\
+         {{ log('ts=' ~ t.rows[0]['ts'] ~ ' j=' ~ t.rows[0]['j'] ~ ' a=' ~ t.rows[0]['a'] ~ ' u=' ~ t.rows[0]['u'], info=True) }}\n\
+         {% endmacro %}",
+    )]);
+    let err = p.ok(&["run-operation", "show_types"]);
+    assert!(err.contains("n,i,ts,j,a,u,b,z"), "{err}");
+    assert!(err.contains("n*2=2.5 i+1=3 b=True z=True"), "{err}");
+    assert!(
+        err.contains(
+            "ts=2024-01-02 03:04:05+00 j={\"a\": 1} a={1,2} u=a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+        ),
+        "{err}"
+    );
 }

@@ -49,6 +49,10 @@
     primary_key, check, custom); foreign keys are reported and left out,
     since a referenced table could then never be rebuilt. -#}
 {% macro constraint_sql(c, columns=none) -%}
+    {{ return(adapter.dispatch('constraint_sql', 'dbt')(c, columns)) }}
+{%- endmacro %}
+
+{% macro default__constraint_sql(c, columns=none) -%}
     {%- set cols = '(' ~ (columns | join(', ')) ~ ')' if columns else '' -%}
     {%- if c.type == 'not_null' and not columns -%} not null
     {%- elif c.type == 'unique' -%} unique {{ cols }}
@@ -56,7 +60,7 @@
     {%- elif c.type == 'check' -%} check ({{ c.expression }})
     {%- elif c.type == 'custom' -%} {{ c.expression }}
     {%- else -%}
-        {{ log("warning: the " ~ c.type ~ " constraint of " ~ model.name ~ " is not enforced on DuckDB", info=True) }}
+        {{ log("warning: the " ~ c.type ~ " constraint of " ~ model.name ~ " is not enforced on " ~ adapter.type(), info=True) }}
     {%- endif -%}
 {%- endmacro %}
 

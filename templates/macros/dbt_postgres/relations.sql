@@ -102,3 +102,19 @@
         drop schema if exists {{ relation.without_identifier().include(database=false) }} cascade
     {%- endcall -%}
 {%- endmacro %}
+
+{#- Constraints PostgreSQL enforces: DuckDB's, and foreign keys, given as
+    `to` + `to_columns` or as an `expression` ("other_table (id)"). -#}
+{% macro postgres__constraint_sql(c, columns=none) -%}
+    {%- if c.type == 'foreign_key' -%}
+        {%- set cols = '(' ~ (columns | join(', ')) ~ ') ' if columns else '' -%}
+        {%- set target = c.to ~ ' (' ~ (c.to_columns or []) | join(', ') ~ ')' if c.to else c.expression -%}
+        {%- if target -%}
+            {{ 'foreign key ' ~ cols if columns }}references {{ target }}
+        {%- else -%}
+            {% do exceptions.raise_compiler_error("the foreign_key constraint of " ~ model.name ~ " names no table: give `to` and `to_columns`, or an `expression`") %}
+        {%- endif -%}
+    {%- else -%}
+        {{ default__constraint_sql(c, columns) }}
+    {%- endif -%}
+{%- endmacro %}
