@@ -500,3 +500,27 @@ fn query_results_reach_templates_as_on_duckdb() {
         "{err}"
     );
 }
+
+#[test]
+fn unit_tests_run_on_the_server_in_its_sql() {
+    let Some(pg) = server("unit") else {
+        return;
+    };
+    // jsonb and its operators are PostgreSQL's own: the test must run there.
+    let p = pg.project(&[
+        ("models/events.sql", "select 1 as id, '{\"kind\": \"click\", \"amount\": \"2.50\"}'::text as payload"),
+        ("models/kinds.sql", "select id, payload::jsonb ->> 'kind' as kind, (payload::jsonb ->> 'amount')::numeric as amount from {{ ref('events') }}"),
+        ("models/unit.yml", "unit_tests:\n  - name: kinds_are_read\n    model: kinds\n    given:\n      - input: ref('events')\n        rows:\n          - {id: 1, payload: '{\"kind\": \"view\", \"amount\": \"3.0\"}'}\n          - {id: 2, payload: '{\"kind\": \"buy\", \"amount\": \"1\"}'}\n    expect:\n      rows:\n        - {id: 1, kind: view, amount: 3}\n        - {id: 2, kind: buy, amount: 1.00}\n  - name: a_wrong_expectation\n    model: kinds\n    given:\n      - input: ref('events')\n        rows:\n          - {id: 1, payload: '{\"kind\": \"view\", \"amount\": \"3\"}'}\n    expect:\n      rows:\n        - {id: 1, kind: click, amount: 3}\n"),
+    ]);
+    // dbt builds a unit test's parents first (they give the column types).
+    p.ok(&["run"]);
+    let (code, _, err) = p.run(&["test"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(p.verdict("kinds_are_read").0, "pass", "{err}");
+    assert_eq!(
+        p.verdict("a_wrong_expectation"),
+        ("fail".to_string(), Some(2))
+    );
+    assert!(err.contains("- 1  | click"), "{err}");
+    assert!(err.contains("+ 1  | view"), "{err}");
+}

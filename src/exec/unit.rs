@@ -1,6 +1,8 @@
 //! Running a unit test: the model's SQL, with each input replaced by its
-//! fixture rows, in a fresh in-memory DuckDB, compared with the expected
-//! rows. No warehouse is touched and no upstream model needs building.
+//! fixture rows, compared with the expected rows. DuckDB projects run them
+//! in a fresh in-memory DuckDB (no warehouse touched, no upstream model
+//! built); on other warehouses they run in temporary tables there, in the
+//! warehouse's own SQL.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,6 +29,36 @@ const EXPECTED: &str = "__dbt_unit_expected";
 /// The one column of an expectation of no rows at all (`rows: []`).
 const NO_COLUMNS: &str = "__kiln_no_expected_columns";
 const ACTUAL: &str = "__dbt_unit_actual";
+
+/// Where a unit test runs: kiln's in-memory DuckDB for DuckDB projects;
+/// on other warehouses, temporary tables of a connection of its own, so the
+/// model's SQL runs in the warehouse's dialect, as dbt runs it.
+struct Sandbox {
+    /// `create table` or `create temporary table`.
+    create: &'static str,
+    /// (database, schema) the fixture tables are found in.
+    namespace: (&'static str, &'static str),
+    /// On the warehouse (rather than in kiln's DuckDB)?
+    warehouse: bool,
+}
+
+impl Sandbox {
+    fn for_adapter(adapter_type: &str) -> Sandbox {
+        if adapter_type == "duckdb" {
+            Sandbox {
+                create: "create table",
+                namespace: ("memory", "main"),
+                warehouse: false,
+            }
+        } else {
+            Sandbox {
+                create: "create temporary table",
+                namespace: ("", ""),
+                warehouse: true,
+            }
+        }
+    }
+}
 
 /// Resolves a model's refs and sources to its fixture tables.
 struct FixtureResolver {
@@ -136,13 +168,14 @@ fn typed_literal(v: &Json, from_csv: bool, ty: &str) -> String {
 /// relation is there, with the relation's types, and NULL where the fixture
 /// gives no value, as dbt does; without it the types are inferred.
 fn fixture_sql(
+    create: &str,
     table: &str,
     f: &Fixture,
     typed: Option<&[(String, String)]>,
 ) -> Result<String, String> {
     let name = quote_identifier(table);
     let (columns, rows, from_csv): (Vec<String>, Vec<Vec<Json>>, bool) = match &f.rows {
-        Rows::Sql(sql) => return Ok(format!("create table {name} as ({sql})")),
+        Rows::Sql(sql) => return Ok(format!("{create} {name} as ({sql})")),
         Rows::Dicts(dicts) => {
             let mut cols: Vec<String> = Vec::new();
             for d in dicts {
@@ -213,7 +246,7 @@ fn fixture_sql(
     if out.is_empty() && rows.is_empty() {
         // `rows: []`: no rows expected, whatever the columns (as dbt allows).
         return Ok(format!(
-            "create table {name} as select null as {} where false",
+            "{create} {name} as select null as {} where false",
             quote_identifier(NO_COLUMNS)
         ));
     }
@@ -237,7 +270,7 @@ fn fixture_sql(
             .collect::<Vec<_>>()
             .join(", ");
         return Ok(format!(
-            "create table {name} as select * from (values ({nulls})) t({col_list}) where false"
+            "{create} {name} as select * from (values ({nulls})) t({col_list}) where false"
         ));
     }
     let values = (0..rows.len())
@@ -253,7 +286,7 @@ fn fixture_sql(
         .collect::<Vec<_>>()
         .join(",\n  ");
     Ok(format!(
-        "create table {name} as select * from (values\n  {values}\n) t({col_list})"
+        "{create} {name} as select * from (values\n  {values}\n) t({col_list})"
     ))
 }
 
@@ -349,7 +382,12 @@ fn execute(rc: &RunContext, node: &Node, warehouse: &Db) -> Outcome {
         .nodes
         .get(model_id)
         .ok_or_else(|| format!("model {model_id} is not enabled"))?;
-    let adapter: Arc<dyn Adapter> = Arc::new(DuckDbAdapter::in_memory().map_err(|e| e.message)?);
+    let sandbox = Sandbox::for_adapter(warehouse.adapter.adapter_type());
+    let adapter: Arc<dyn Adapter> = if sandbox.warehouse {
+        warehouse.adapter.clone()
+    } else {
+        Arc::new(DuckDbAdapter::in_memory().map_err(|e| e.message)?)
+    };
     let mut conn = adapter.connect().map_err(|e| e.message)?;
 
     // Every statement run, so the compiled file replays the test.
@@ -371,7 +409,7 @@ fn execute(rc: &RunContext, node: &Node, warehouse: &Db) -> Outcome {
             .and_then(|r| columns_in_warehouse(warehouse, &r));
         run(
             conn.as_mut(),
-            fixture_sql(&table, f, typed.as_deref())?,
+            fixture_sql(sandbox.create, &table, f, typed.as_deref())?,
             &format!("loading the rows given for {}", f.label),
         )?;
         match &f.input {
@@ -397,13 +435,19 @@ fn execute(rc: &RunContext, node: &Node, warehouse: &Db) -> Outcome {
             && !tables.contains_key(&ref_key(&seed.unique_id))
         {
             let table = format!("__dbt_unit_seed_{}", seed.name);
-            let path = rc.project_dir.join(&seed.display_path);
+            // On a warehouse, the loaded seed (as dbt, which reads the
+            // warehouse for a unit test's parents); in DuckDB, its file.
+            let rows = if sandbox.warehouse {
+                seed.relation().rendered()
+            } else {
+                read_seed(seed, &rc.project_dir.join(&seed.display_path))
+            };
             run(
                 conn.as_mut(),
                 format!(
-                    "create table {} as select * from {}",
+                    "{} {} as select * from {rows}",
+                    sandbox.create,
                     quote_identifier(&table),
-                    read_seed(seed, &path)
                 ),
                 &format!("loading seed {}", seed.name),
             )?;
@@ -412,7 +456,7 @@ fn execute(rc: &RunContext, node: &Node, warehouse: &Db) -> Outcome {
     }
     run(
         conn.as_mut(),
-        fixture_sql(EXPECTED, &spec.expect, None)?,
+        fixture_sql(sandbox.create, EXPECTED, &spec.expect, None)?,
         "loading the expected rows",
     )?;
 
@@ -472,10 +516,14 @@ fn execute(rc: &RunContext, node: &Node, warehouse: &Db) -> Outcome {
     let mut conn = db.conn();
     run(
         conn.as_mut(),
-        format!("create table {} as (\n{sql}\n)", quote_identifier(ACTUAL)),
+        format!(
+            "{} {} as (\n{sql}\n)",
+            sandbox.create,
+            quote_identifier(ACTUAL)
+        ),
         &format!("running model {}", model.name),
     )?;
-    let diff = compare(conn.as_mut())?;
+    let diff = compare(conn.as_mut(), &sandbox)?;
     Ok((diff, script.join(";\n\n") + ";\n"))
 }
 
@@ -516,10 +564,11 @@ fn read_seed(seed: &Node, path: &Path) -> String {
 
 /// Compares the expected rows with the model's (on the expected columns,
 /// order-insensitive). None when they match; otherwise a readable diff.
-fn compare(conn: &mut dyn Connection) -> Result<Option<(String, i64)>, String> {
+fn compare(conn: &mut dyn Connection, sandbox: &Sandbox) -> Result<Option<(String, i64)>, String> {
+    let (database, schema) = sandbox.namespace;
     let mut columns = |t: &str| -> Result<Vec<(String, String)>, String> {
         Ok(conn
-            .describe_relation("memory", "main", t)
+            .describe_relation(database, schema, t)
             .map_err(|e| e.message)?
             .map(|(_, cols)| cols.into_iter().map(|c| (c.name, c.data_type)).collect())
             .unwrap_or_default())
@@ -530,8 +579,9 @@ fn compare(conn: &mut dyn Connection) -> Result<Option<(String, i64)>, String> {
         // Nothing expected: compare on the model's own columns.
         expected_cols = actual_cols.clone();
         conn.execute(&format!(
-            "create or replace table {} as select * from {} where false",
+            "drop table {0}; {1} {0} as select * from {2} where false",
             quote_identifier(EXPECTED),
+            sandbox.create,
             quote_identifier(ACTUAL)
         ))
         .map_err(|e| format!("comparing rows: {}", e.message))?;
@@ -550,8 +600,19 @@ fn compare(conn: &mut dyn Connection) -> Result<Option<(String, i64)>, String> {
             ));
         };
         let q = quote_identifier(name);
-        select_actual.push(format!("cast({q} as varchar) as {q}"));
-        select_expected.push(format!("cast(cast({q} as {ty}) as varchar) as {q}"));
+        // PostgreSQL's numeric keeps the scale it was written with (0.0 is
+        // not 0 as text): both sides are compared without trailing zeros.
+        let exact = sandbox.warehouse && ty.starts_with("numeric");
+        let (actual, expected) = if exact {
+            (
+                format!("trim_scale({q})"),
+                format!("trim_scale(cast({q} as {ty}))"),
+            )
+        } else {
+            (q.clone(), format!("cast({q} as {ty})"))
+        };
+        select_actual.push(format!("cast({actual} as varchar) as {q}"));
+        select_expected.push(format!("cast({expected} as varchar) as {q}"));
     }
     let rows = |conn: &mut dyn Connection,
                 list: &[String],
@@ -559,9 +620,13 @@ fn compare(conn: &mut dyn Connection) -> Result<Option<(String, i64)>, String> {
      -> Result<Vec<Vec<String>>, String> {
         let t = conn
             .query(&format!(
-                "select {} from {} order by all",
+                "select {} from {} order by {}",
                 list.join(", "),
-                quote_identifier(table)
+                quote_identifier(table),
+                (1..=list.len())
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
             .map_err(|e| format!("comparing rows: {}", e.message))?;
         Ok(t.rows
