@@ -524,3 +524,65 @@ fn unit_tests_run_on_the_server_in_its_sql() {
     assert!(err.contains("- 1  | click"), "{err}");
     assert!(err.contains("+ 1  | view"), "{err}");
 }
+
+#[test]
+fn docs_freshness_empty_clone_and_defer_work_on_postgres() {
+    let Some(mut pg) = server("commands") else {
+        return;
+    };
+    let s = pg.schema.clone();
+    pg.execute(&format!(
+        "create schema {s}_src; create table {s}_src.loads as select 1 as id, now() - interval '2 hours' as loaded_at"
+    ));
+    let sources = format!(
+        "version: 2\nsources:\n  - name: app\n    schema: {s}_src\n    loaded_at_field: loaded_at\n    freshness:\n      warn_after: {{count: 1, period: hour}}\n      error_after: {{count: 1, period: day}}\n    tables:\n      - name: loads\n"
+    );
+    let p = pg.project(&[
+        ("models/sources.yml", sources.as_str()),
+        ("models/base.sql", "{{ config(materialized='table') }}\nselect b.id from {{ source('app', 'loads') }} as b"),
+        ("models/top.sql", "select t.id * 10 as id from {{ ref('base') }} t"),
+    ]);
+    // --empty: a limited relation followed by the model's own alias.
+    p.ok(&["build", "--empty"]);
+    assert_eq!(
+        pg.column(&format!("select count(*) from {s}.base")),
+        vec!["0"]
+    );
+    p.ok(&["build"]);
+    assert_eq!(pg.column(&format!("select id from {s}.top")), vec!["10"]);
+
+    p.ok(&["docs", "generate"]);
+    let catalog: serde_json::Value =
+        serde_json::from_str(&p.read("target/catalog.json")).expect("catalog");
+    let base = &catalog["nodes"]["model.proj.base"];
+    assert_eq!(base["metadata"]["type"], "BASE TABLE");
+    assert_eq!(base["columns"]["id"]["type"], "integer");
+    assert_eq!(
+        catalog["nodes"]["model.proj.top"]["metadata"]["type"],
+        "VIEW"
+    );
+
+    // Two hours old: past warn_after, within error_after.
+    let (code, _, err) = p.run(&["source", "freshness"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("WARN"), "{err}");
+
+    // The build's manifest as state: clone into another schema, then defer.
+    let state = p.dir.join("prod_state");
+    common::copy_dir(&p.dir.join("target"), &state);
+    let dev = p
+        .read("profiles.yml")
+        .replace(&format!("schema: {s}"), &format!("schema: {s}_dev"));
+    p.write("profiles.yml", &dev);
+    p.ok(&["clone", "--state", "prod_state", "-s", "base"]);
+    assert_eq!(
+        pg.column(&format!("select id from {s}_dev.base")),
+        vec!["1"]
+    );
+    p.ok(&["run", "-s", "top", "--defer", "--state", "prod_state"]);
+    assert_eq!(
+        pg.column(&format!("select id from {s}_dev.top")),
+        vec!["10"]
+    );
+    pg.drop_schemas();
+}
