@@ -11,7 +11,8 @@ repo=$(cd "$here/../.." && pwd)
 n=${1:-1000}
 reps=${2:-3}
 kiln=${KILN:?set KILN to the kiln binary}
-py=${PY:-$(dirname "${DBT:-/usr/bin/python3}")/python}
+py=${PY:-python3}
+[ -n "${DBT:-}" ] && py=${PY:-$(dirname "$DBT")/python}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 "$repo/../shared/bench/gen_project.py" "$n" 1 "$work/p" > /dev/null

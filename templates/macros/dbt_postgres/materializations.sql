@@ -4,10 +4,12 @@
     readers of the old relation are blocked only for the renames. -#}
 
 {#- With nothing to replace, the relation is built in place: inside the
-    node's transaction it is invisible until the commit anyway. -#}
+    node's transaction it is invisible until the commit anyway. When the
+    node does nothing else (no hooks, grants, indexes or docs), the one
+    statement needs no transaction around it: a round trip saved. -#}
 {% macro postgres__replace_with_table(existing_relation, target_relation, sql) -%}
     {%- if existing_relation is none -%}
-        {% call statement('main') -%}
+        {% call statement('main', auto_begin=not postgres__statement_alone()) -%}
             {{ get_create_table_as_sql(false, target_relation, sql) }}
         {%- endcall %}
         {{ create_indexes(target_relation) }}
@@ -24,7 +26,7 @@
 
 {% macro postgres__replace_with_view(existing_relation, target_relation, sql) -%}
     {%- if existing_relation is none -%}
-        {% call statement('main') -%}
+        {% call statement('main', auto_begin=not postgres__statement_alone()) -%}
             {{ get_create_view_as_sql(target_relation, sql) }}
         {%- endcall %}
         {{ return('') }}
@@ -36,6 +38,12 @@
     {%- endcall %}
     {{ postgres__swap_in(existing_relation, intermediate, target_relation) }}
 {%- endmacro %}
+
+{#- Is the node's main statement all it runs? -#}
+{%- macro postgres__statement_alone() -%}
+    {{ return(not pre_hooks and not post_hooks and not config.get('grants') and not config.get('indexes')
+              and not config.persist_relation_docs() and not config.persist_column_docs()) }}
+{%- endmacro -%}
 
 {% macro postgres__swap_in(existing_relation, intermediate, target_relation) -%}
     {%- if existing_relation is not none -%}
