@@ -139,6 +139,37 @@ fn incremental_strategies_apply_the_second_run() {
     // --full-refresh rebuilds from the input alone.
     p.ok(&["run", "-s", "appended", "--full-refresh"]);
     assert_eq!(rows(&mut pg, "appended"), replaced);
+
+    // on_schema_change: sync_all_columns drops, adds and retypes columns.
+    let evolving = |cols: &str| {
+        format!("{{{{ config(materialized='incremental', unique_key='id', on_schema_change='sync_all_columns') }}}}\nselect {cols}")
+    };
+    p.write(
+        "models/evolving.sql",
+        &evolving("1 as id, 'x' as gone, 1 as n"),
+    );
+    p.ok(&["run", "-s", "evolving"]);
+    p.write(
+        "models/evolving.sql",
+        &evolving("2 as id, 2.5 as n, 'new' as added"),
+    );
+    p.ok(&["run", "-s", "evolving"]);
+    assert_eq!(
+        pg.rows(&format!(
+            "select column_name::text, data_type::text from information_schema.columns where table_schema = '{s}' and table_name = 'evolving' order by ordinal_position"
+        )),
+        vec![
+            vec!["id", "integer"],
+            vec!["n", "numeric"],
+            vec!["added", "character varying"]
+        ]
+    );
+    assert_eq!(
+        pg.rows(&format!(
+            "select id, n, added from {s}.evolving order by id"
+        )),
+        vec![vec!["1", "1", "NULL"], vec!["2", "2.5", "new"]]
+    );
 }
 
 #[test]
