@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod duckdb;
 pub mod duckdb_tz;
+pub mod files;
 pub mod postgres;
 pub mod postgres_tls;
 pub mod seed_csv;

@@ -187,6 +187,42 @@ pub fn adapter_method(
             };
             Ok(columns_value(columns))
         }
+        // dbt-duckdb's external materialization: where files go, and
+        // replacing a written file (or directory) in one rename.
+        "external_root" | "project_path" => {
+            let jinja = &ctx.scope.jinja;
+            let path = if method == "external_root" {
+                jinja
+                    .target
+                    .get_attr("external_root")
+                    .ok()
+                    .filter(|v| !v.is_undefined() && !v.is_none())
+                    .map_or_else(|| ".".to_string(), |v| v.to_string())
+            } else {
+                text(&arg(pos, &kwargs, 0, "path")?).unwrap_or_default()
+            };
+            // Object stores and absolute paths stay as they are.
+            if path.contains("://") || std::path::Path::new(&path).is_absolute() {
+                return Ok(Value::from(path));
+            }
+            let joined = match path.trim_start_matches("./") {
+                "" | "." => jinja.project_dir.clone(),
+                rest => jinja.project_dir.join(rest),
+            };
+            Ok(Value::from(joined.to_string_lossy().to_string()))
+        }
+        "move_into_place" | "prepare_write" => {
+            let from = text(&arg(pos, &kwargs, 0, "path")?).unwrap_or_default();
+            let from = std::path::Path::new(&from);
+            let done = if method == "prepare_write" {
+                crate::adapter::files::prepare_write(from)
+            } else {
+                let to = text(&arg(pos, &kwargs, 1, "to_path")?).unwrap_or_default();
+                crate::adapter::files::move_into_place(from, std::path::Path::new(&to))
+            };
+            done.map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
+            Ok(Value::from(""))
+        }
         // Seeds on warehouses other than DuckDB (see adapter/seed_csv.rs).
         "seed_columns" | "load_seed" => {
             let at = usize::from(method == "load_seed");

@@ -41,6 +41,8 @@ pub struct Jinja {
     pub macros: MacroRegistry,
     /// The profile's `type` (duckdb, postgres): dispatch tries `<type>__` first.
     pub adapter_type: String,
+    /// The project directory, absolute (relative paths in configs start there).
+    pub project_dir: PathBuf,
     pub root_package: String,
     /// Names of the root project and installed packages.
     pub package_names: Vec<String>,
@@ -69,6 +71,8 @@ pub struct Jinja {
 /// What a Jinja runtime is built from.
 pub struct JinjaConfig<'a> {
     pub root_package: String,
+    /// The project directory, absolute.
+    pub project_dir: PathBuf,
     pub package_names: Vec<String>,
     pub vars: HashMap<String, Arc<Map<String, Json>>>,
     pub target: Json,
@@ -133,6 +137,7 @@ impl Jinja {
             env,
             macros: registry,
             adapter_type,
+            project_dir: config.project_dir,
             root_package: config.root_package,
             package_names: config.package_names,
             vars: config.vars,

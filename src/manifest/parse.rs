@@ -632,6 +632,7 @@ fn build_jinja(project: &Project) -> Result<Jinja> {
         .collect();
     Jinja::new(JinjaConfig {
         root_package: project.root_name().to_string(),
+        project_dir: project.dir.clone(),
         package_names: project.packages.iter().map(|p| p.name.clone()).collect(),
         vars,
         target: project.target.to_jinja_json(),
