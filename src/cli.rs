@@ -301,6 +301,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub empty: bool,
 
+    /// Limit refs and sources that have an `event_time` to a window of
+    /// time: a span up to now ("3 days", "6 hours") or
+    /// "{'start': '2024-07-01', 'end': '2024-07-08'}".
+    #[arg(long, value_name = "WINDOW")]
+    pub sample: Option<String>,
+
     /// Also write a JUnit XML report of the nodes and tests to PATH.
     #[arg(long, value_name = "PATH", env = "KILN_JUNIT_XML")]
     pub junit_xml: Option<PathBuf>,

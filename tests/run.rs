@@ -188,12 +188,25 @@ fn hooks_run_in_order_and_on_run_end_sees_results() {
     );
 }
 
+/// dbt 1.9+: a failed on-run-start hook is an error, and the nodes still
+/// run unless `flags: {skip_nodes_if_on_run_start_fails: true}`.
 #[test]
-fn failing_on_run_start_stops_the_run() {
+fn failing_on_run_start_skips_nodes_only_when_the_flag_says_so() {
+    let project = "name: proj\nprofile: proj\nconfig-version: 2\non-run-start: \"select * from no_such_table\"\n";
     let p = run_project(&[
-        ("dbt_project.yml", "name: proj\nprofile: proj\nconfig-version: 2\non-run-start: \"select * from no_such_table\"\n"),
-        ("models/m.sql", "{{ config(materialized='table') }}\nselect 1 as x"),
+        ("dbt_project.yml", project),
+        (
+            "models/m.sql",
+            "{{ config(materialized='table') }}\nselect 1 as x",
+        ),
     ]);
+    let built = |p: &common::Project| {
+        !p.column(
+            "db.duckdb",
+            "select table_name from information_schema.tables where table_name = 'm'",
+        )
+        .is_empty()
+    };
     let (code, _, err) = p.run(&["run"]);
     assert_eq!(code, 1);
     assert!(
@@ -201,12 +214,23 @@ fn failing_on_run_start_stops_the_run() {
             && err.contains("no_such_table"),
         "{err}"
     );
-    assert!(p
-        .column(
-            "db.duckdb",
-            "select table_name from information_schema.tables where table_name = 'm'"
-        )
-        .is_empty());
+    assert!(built(&p), "the model still runs: {err}");
+    assert_eq!(p.verdict("m").0, "success");
+
+    let p = run_project(&[
+        (
+            "dbt_project.yml",
+            &format!("{project}flags:\n  skip_nodes_if_on_run_start_fails: true\n"),
+        ),
+        (
+            "models/m.sql",
+            "{{ config(materialized='table') }}\nselect 1 as x",
+        ),
+    ]);
+    let (code, _, err) = p.run(&["run"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!built(&p), "{err}");
+    assert_eq!(p.verdict("m").0, "skipped");
 }
 
 #[test]

@@ -78,6 +78,7 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         defer: flag("defer"),
         favor_state: flag("favor_state"),
         empty: flag("empty"),
+        sample: recorded["sample"].as_str().map(str::to_string),
         junit_xml: None,
         store_failures: flag("store_failures"),
         resource_type: Vec::new(),

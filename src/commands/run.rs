@@ -52,12 +52,20 @@ fn narrow(types: &[ResourceType], args: &RunArgs) -> Vec<ResourceType> {
 
 /// The project, parsed with the `flags` templates see in `kiln <which>`.
 pub fn load_session(args: &RunArgs, which: &str) -> Result<Session> {
+    let sample = match &args.sample {
+        Some(spec) => {
+            let (start, end) = crate::project::sample::window(spec, chrono::Utc::now())?;
+            json!({"start": start, "end": end})
+        }
+        None => serde_json::Value::Null,
+    };
     let flags = json!({
         "FULL_REFRESH": args.full_refresh,
         "FAIL_FAST": args.fail_fast,
         "STORE_FAILURES": args.store_failures,
         "WHICH": which,
         "EMPTY": args.empty,
+        "SAMPLE": sample,
     });
     Session::load_with_flags(
         &args.project,
@@ -114,6 +122,7 @@ pub fn invocation_args(args: &RunArgs, which: &str, session: &Session) -> serde_
         "full_refresh": args.full_refresh,
         "fail_fast": args.fail_fast,
         "empty": args.empty,
+        "sample": args.sample,
         "defer": args.defer,
         "favor_state": args.favor_state,
         "store_failures": args.store_failures,

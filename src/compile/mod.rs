@@ -30,11 +30,26 @@ pub struct Compiler {
     ephemerals: Mutex<HashMap<String, Arc<OnceLock<EphemeralResult>>>>,
 }
 
+/// The resolver for this invocation's flags: `--empty` (no rows) and
+/// `--sample` (rows of a window of event time).
+fn limited_resolver(manifest: &Arc<Manifest>, jinja: &Jinja) -> ManifestResolver {
+    let empty = jinja.flags.get_attr("EMPTY").is_ok_and(|v| v.is_true());
+    let sample = jinja.flags.get_attr("SAMPLE").ok().and_then(|w| {
+        let part = |k: &str| {
+            w.get_attr(k)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+        };
+        Some((part("start")?, part("end")?))
+    });
+    ManifestResolver::new(manifest.clone())
+        .with_empty(empty)
+        .with_sample(sample)
+}
+
 impl Compiler {
     pub fn new(manifest: Arc<Manifest>, jinja: Arc<Jinja>) -> Compiler {
-        let empty = jinja.flags.get_attr("EMPTY").is_ok_and(|v| v.is_true());
-        let resolver: Arc<dyn Resolver> =
-            Arc::new(ManifestResolver::new(manifest.clone()).with_empty(empty));
+        let resolver: Arc<dyn Resolver> = Arc::new(limited_resolver(&manifest, &jinja));
         Compiler {
             manifest,
             jinja,
@@ -52,16 +67,8 @@ impl Compiler {
         if deferred.is_empty() {
             return self;
         }
-        let empty = self
-            .jinja
-            .flags
-            .get_attr("EMPTY")
-            .is_ok_and(|v| v.is_true());
-        self.resolver = Arc::new(
-            ManifestResolver::new(self.manifest.clone())
-                .with_empty(empty)
-                .with_deferred(deferred),
-        );
+        self.resolver =
+            Arc::new(limited_resolver(&self.manifest, &self.jinja).with_deferred(deferred));
         self
     }
 

@@ -117,7 +117,15 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     let reporter = Reporter::new(runnable.len());
     let mut compiled = CompiledNodes::default();
 
-    if start_failed {
+    // As dbt 1.9+: a failed on-run-start hook skips the nodes only when the
+    // project sets `flags: {skip_nodes_if_on_run_start_fails: true}`.
+    let skip_on_start_failure = session
+        .project
+        .flags
+        .get("skip_nodes_if_on_run_start_fails")
+        .and_then(Json::as_bool)
+        == Some(true);
+    if start_failed && skip_on_start_failure {
         for n in &runnable {
             results.push(NodeResult::skipped(
                 &n.unique_id,

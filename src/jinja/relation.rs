@@ -45,6 +45,18 @@ pub struct Relation {
     /// without reading data.
     #[serde(skip)]
     pub empty: bool,
+    /// `--sample`: only rows whose event time falls in the window.
+    #[serde(skip)]
+    pub event_time_filter: Option<EventTimeFilter>,
+}
+
+/// Rows of a relation whose `column` is in [start, end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventTimeFilter {
+    pub column: String,
+    /// `YYYY-MM-DD HH:MM:SS`, UTC.
+    pub start: String,
+    pub end: String,
 }
 
 impl Relation {
@@ -58,6 +70,7 @@ impl Relation {
             include_policy: Parts::ALL,
             is_cte: false,
             empty: false,
+            event_time_filter: None,
         }
     }
 
@@ -76,6 +89,7 @@ impl Relation {
             },
             is_cte: true,
             empty: false,
+            event_time_filter: None,
         }
     }
 
@@ -107,6 +121,7 @@ impl Relation {
             },
             is_cte: false,
             empty: false,
+            event_time_filter: None,
         }
     }
 
@@ -130,24 +145,40 @@ impl Relation {
         if self.is_cte {
             return self.identifier.clone().unwrap_or_default();
         }
-        if self.empty {
-            // As dbt's --empty: the relation, limited to no rows. DuckDB
-            // needs no alias (so `{{ ref('x') }} as x` still parses there);
-            // PostgreSQL requires one, named as dbt-postgres names it.
+        // As dbt's --empty and --sample: the relation, limited. DuckDB needs
+        // no alias (so `{{ ref('x') }} as x` still parses there); PostgreSQL
+        // requires one, named as dbt-postgres names it.
+        let limit = if self.empty {
+            Some(("false limit 0".to_string(), "_dbt_limit_subq_"))
+        } else {
+            self.event_time_filter.as_ref().map(|f| {
+                (
+                    format!(
+                        "{0} >= '{1}' and {0} < '{2}'",
+                        quote_identifier(&f.column),
+                        f.start,
+                        f.end
+                    ),
+                    "_dbt_et_filter_subq_",
+                )
+            })
+        };
+        if let Some((condition, alias_prefix)) = limit {
             let base = Relation {
                 empty: false,
+                event_time_filter: None,
                 ..self.clone()
             }
             .rendered();
             let alias = if POSTGRES_RELATIONS.load(Ordering::Relaxed) {
                 format!(
-                    " _dbt_limit_subq_{}",
+                    " {alias_prefix}{}",
                     self.identifier.as_deref().unwrap_or("")
                 )
             } else {
                 String::new()
             };
-            return format!("(select * from {base} where false limit 0){alias}");
+            return format!("(select * from {base} where {condition}){alias}");
         }
         let parts = [
             (
@@ -199,7 +230,7 @@ pub fn use_postgres_relations(on: bool) {
 /// alias of its own (`{{ ref('x') }} as x`), kiln's alias is dropped, so
 /// the SQL stays valid (dbt-postgres fails on such models).
 pub fn drop_doubled_limit_aliases(sql: &str) -> String {
-    if !sql.contains("_dbt_limit_subq_") {
+    if !sql.contains("_dbt_limit_subq_") && !sql.contains("_dbt_et_filter_subq_") {
         return sql.to_string();
     }
     const FOLLOWS_WITHOUT_ALIAS: [&str; 27] = [
@@ -231,7 +262,7 @@ pub fn drop_doubled_limit_aliases(sql: &str) -> String {
         "when",
         "then",
     ];
-    let re = crate::regex!(r"\) _dbt_limit_subq_\w+(\s+)([A-Za-z_]\w*)");
+    let re = crate::regex!(r"\) _dbt_(?:limit|et_filter)_subq_\w+(\s+)([A-Za-z_]\w*)");
     re.replace_all(sql, |c: &regex::Captures| {
         let word = &c[2];
         if FOLLOWS_WITHOUT_ALIAS.contains(&word.to_ascii_lowercase().as_str()) {
@@ -385,6 +416,7 @@ pub fn create(kwargs: Kwargs) -> Result<Value, Error> {
         include_policy: Parts::ALL,
         is_cte: false,
         empty: false,
+        event_time_filter: None,
     };
     // Unused keys (quote_policy, ...) are accepted as dbt accepts them.
     let _ = kwargs.get::<Option<Value>>("quote_policy");

@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use minijinja::Value;
 use rayon::prelude::*;
+use serde_json::Value as Json;
 
 use crate::error::{Error, Location, Result};
 use crate::jinja::relation::Relation;
@@ -471,6 +472,9 @@ pub struct ManifestResolver {
     graph: OnceLock<Value>,
     /// `--empty`: refs and sources read no rows.
     empty: bool,
+    /// `--sample`: refs and sources with an `event_time` read only the
+    /// rows of this window (start, end).
+    sample: Option<(String, String)>,
     /// `--defer`: relations of the previous run, by unique id.
     deferred: HashMap<String, Relation>,
 }
@@ -483,6 +487,7 @@ impl ManifestResolver {
             lookup,
             graph: OnceLock::new(),
             empty: false,
+            sample: None,
             deferred: HashMap::new(),
         }
     }
@@ -497,8 +502,26 @@ impl ManifestResolver {
         self
     }
 
-    fn limited(&self, mut r: Relation) -> Relation {
+    pub fn with_sample(mut self, sample: Option<(String, String)>) -> ManifestResolver {
+        self.sample = sample;
+        self
+    }
+
+    /// The relation as this invocation reads it: `event_time` is the column
+    /// the node's or source's config names, if any.
+    fn limited(&self, mut r: Relation, event_time: Option<&Json>) -> Relation {
         r.empty = self.empty && !r.is_cte;
+        if let (Some((start, end)), Some(column)) =
+            (&self.sample, event_time.and_then(Json::as_str))
+        {
+            if !r.is_cte {
+                r.event_time_filter = Some(crate::jinja::relation::EventTimeFilter {
+                    column: column.to_string(),
+                    start: start.clone(),
+                    end: end.clone(),
+                });
+            }
+        }
         r
     }
 }
@@ -510,10 +533,14 @@ impl Resolver for ManifestResolver {
         call: &RefCall,
     ) -> std::result::Result<Relation, String> {
         match self.lookup.find_ref(&self.manifest, from_package, call) {
-            Some(id) => match self.deferred.get(&id) {
-                Some(r) => Ok(self.limited(r.clone())),
-                None => Ok(self.limited(self.manifest.nodes[&id].typed_relation())),
-            },
+            Some(id) => {
+                let node = &self.manifest.nodes[&id];
+                let event_time = node.config.get("event_time");
+                match self.deferred.get(&id) {
+                    Some(r) => Ok(self.limited(r.clone(), event_time)),
+                    None => Ok(self.limited(node.typed_relation(), event_time)),
+                }
+            }
             None => {
                 let mut msg = format!(
                     "ref('{}') does not name a model, seed or snapshot",
@@ -529,7 +556,10 @@ impl Resolver for ManifestResolver {
 
     fn resolve_source(&self, source: &str, table: &str) -> std::result::Result<Relation, String> {
         match self.lookup.find_source(&self.manifest, source, table) {
-            Some(id) => Ok(self.limited(self.manifest.sources[&id].relation())),
+            Some(id) => {
+                let source = &self.manifest.sources[&id];
+                Ok(self.limited(source.relation(), source.config.get("event_time")))
+            }
             None => {
                 let known: Vec<String> = self
                     .manifest

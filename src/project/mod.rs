@@ -7,6 +7,7 @@ pub mod dbt_project;
 pub mod files;
 pub mod profiles;
 pub mod properties;
+pub mod sample;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
