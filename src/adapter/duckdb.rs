@@ -159,17 +159,23 @@ fn setup_sql(target: &Target) -> Result<String> {
     let mut sql = String::new();
     if let Some(exts) = target.fields.get("extensions").and_then(Json::as_array) {
         for ext in exts {
-            let name = match ext {
-                Json::String(s) => s.clone(),
-                Json::Object(o) => o
-                    .get("name")
-                    .and_then(Json::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                _ => String::new(),
+            let (name, repo) = match ext {
+                Json::String(s) => (s.clone(), None),
+                Json::Object(o) => (
+                    o.get("name")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    // dbt-duckdb: `{name: h3, repo: community}`.
+                    o.get("repo")
+                        .or_else(|| o.get("repository"))
+                        .and_then(Json::as_str),
+                ),
+                _ => (String::new(), None),
             };
             if !name.is_empty() {
-                sql.push_str(&format!("install {name}; load {name};\n"));
+                let from = repo.map(|r| format!(" from {r}")).unwrap_or_default();
+                sql.push_str(&format!("install {name}{from}; load {name};\n"));
             }
         }
     }
@@ -208,6 +214,15 @@ fn setup_sql(target: &Target) -> Result<String> {
             }
             if a.get("read_only").and_then(Json::as_bool) == Some(true) {
                 opts.push("read_only".to_string());
+            }
+            // Other ATTACH options as written (dbt-duckdb's `options:`).
+            if let Some(Json::Object(more)) = a.get("options") {
+                for (k, v) in more {
+                    opts.push(match v {
+                        Json::String(s) => format!("{k} {}", sql_literal(s)),
+                        other => format!("{k} {other}"),
+                    });
+                }
             }
             if !opts.is_empty() {
                 stmt.push_str(&format!(" ({})", opts.join(", ")));
@@ -596,6 +611,27 @@ mod tests {
             .list_relations("memory", "missing")
             .expect("ok")
             .is_empty());
+    }
+
+    #[test]
+    fn setup_installs_from_repositories_and_passes_attach_options() {
+        let text = "p:\n  outputs:\n    dev:\n      type: duckdb\n      extensions:\n        - httpfs\n        - {name: h3, repo: community}\n      attach:\n        - path: /tmp/other.db\n          alias: other\n          type: sqlite\n          options: {busy_timeout: 5000, journal: wal}\n  target: dev\n";
+        let renderer = crate::jinja::yaml_render::YamlRenderer::new(Default::default(), None);
+        let target = crate::project::profiles::parse_target(
+            std::path::Path::new("profiles.yml"),
+            text,
+            "p",
+            None,
+            &renderer,
+        )
+        .expect("target");
+        let sql = setup_sql(&target).expect("setup");
+        assert!(sql.contains("install httpfs; load httpfs;"), "{sql}");
+        assert!(sql.contains("install h3 from community; load h3;"), "{sql}");
+        assert!(
+            sql.contains("attach if not exists '/tmp/other.db' as \"other\" (type sqlite, busy_timeout 5000, journal 'wal')"),
+            "{sql}"
+        );
     }
 
     #[test]
