@@ -66,9 +66,11 @@ impl DuckDbAdapter {
         let setup = setup_sql(target)?;
         if !setup.is_empty() {
             conn.execute_batch(&setup).map_err(|e| {
-                Error::new(format!("could not prepare the DuckDB database: {e}"))
+                // The message may quote the statement: never a secret's values.
+                let message = mask_secrets(&e.to_string(), target);
+                Error::new(format!("could not prepare the DuckDB database: {message}"))
                     .at(crate::error::Location::file(&target.profiles_path))
-                    .note("check `extensions`, `settings` and `attach` in profiles.yml")
+                    .note("check `extensions`, `settings`, `attach` and `secrets` in profiles.yml")
             })?;
         }
         Ok(DuckDbAdapter {
@@ -154,6 +156,31 @@ fn open_connection(path: Option<&Path>) -> Result<(duckdb::Connection, RawDataba
     Ok((conn, database))
 }
 
+/// `text` with the values of the profile's secrets replaced by `*****`.
+fn mask_secrets(text: &str, target: &Target) -> String {
+    let mut out = text.to_string();
+    for secret in target
+        .fields
+        .get("secrets")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_object)
+    {
+        for (k, v) in secret {
+            if let (false, Some(v)) = (
+                matches!(k.as_str(), "type" | "name" | "provider"),
+                v.as_str(),
+            ) {
+                if !v.is_empty() {
+                    out = out.replace(v, "*****");
+                }
+            }
+        }
+    }
+    out
+}
+
 /// SQL that loads extensions, applies settings and attaches databases.
 fn setup_sql(target: &Target) -> Result<String> {
     let mut sql = String::new();
@@ -229,6 +256,32 @@ fn setup_sql(target: &Target) -> Result<String> {
             }
             sql.push_str(&stmt);
             sql.push_str(";\n");
+        }
+    }
+    // dbt-duckdb's `secrets:`: each entry a CREATE SECRET (type and
+    // name as given; every other key a parameter of it).
+    if let Some(secrets) = target.fields.get("secrets").and_then(Json::as_array) {
+        for (i, secret) in secrets.iter().enumerate() {
+            let Some(fields) = secret.as_object() else {
+                continue;
+            };
+            let name = fields
+                .get("name")
+                .and_then(Json::as_str)
+                .map_or_else(|| format!("__kiln_secret_{i}"), str::to_string);
+            let params: Vec<String> = fields
+                .iter()
+                .filter(|(k, _)| k.as_str() != "name")
+                .map(|(k, v)| match v {
+                    Json::String(s) if k == "type" || k == "provider" => format!("{k} {s}"),
+                    Json::String(s) => format!("{k} {}", sql_literal(s)),
+                    other => format!("{k} {other}"),
+                })
+                .collect();
+            sql.push_str(&format!(
+                "create or replace secret \"{name}\" ({});\n",
+                params.join(", ")
+            ));
         }
     }
     // `database:` naming an attached database makes it the default.

@@ -37,9 +37,17 @@ impl Target {
     }
 
     /// The `target` variable templates see: every field, plus dbt's standard ones.
-    /// Values that came from secret env vars are masked.
+    /// Values that came from secret env vars are masked, and `secrets:`
+    /// (dbt-duckdb's) keep only their names and types.
     pub fn to_jinja_json(&self) -> Json {
         let mut m = self.fields.clone();
+        if let Some(Json::Array(secrets)) = m.get_mut("secrets") {
+            for secret in secrets.iter_mut() {
+                if let Json::Object(fields) = secret {
+                    fields.retain(|k, _| matches!(k.as_str(), "type" | "name" | "provider"));
+                }
+            }
+        }
         m.insert("name".into(), Json::from(self.name.clone()));
         m.insert("target_name".into(), Json::from(self.name.clone()));
         m.insert("profile_name".into(), Json::from(self.profile_name.clone()));
