@@ -307,6 +307,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "WINDOW")]
     pub sample: Option<String>,
 
+    /// Microbatch models build the batches from this event time on
+    /// (`2024-01-01` or `2024-01-01 06:00:00`).
+    #[arg(long, value_name = "TIME")]
+    pub event_time_start: Option<String>,
+
+    /// Microbatch models build the batches before this event time.
+    #[arg(long, value_name = "TIME")]
+    pub event_time_end: Option<String>,
+
     /// Also write a JUnit XML report of the nodes and tests to PATH.
     #[arg(long, value_name = "PATH", env = "KILN_JUNIT_XML")]
     pub junit_xml: Option<PathBuf>,

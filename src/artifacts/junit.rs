@@ -34,7 +34,7 @@ pub fn write(path: &Path, which: &str, results: &[NodeResult]) -> Result<()> {
                 s.set_message(r.message.clone());
                 s
             }
-            Status::Fail | Status::Error => {
+            Status::Fail | Status::Error | Status::PartialSuccess => {
                 let kind = if r.status == Status::Fail {
                     NonSuccessKind::Failure
                 } else {

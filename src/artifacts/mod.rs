@@ -34,7 +34,7 @@ fn result_json(r: &NodeResult) -> Json {
         "compiled": r.compiled_code.is_some(),
         "compiled_code": r.compiled_code,
         "relation_name": r.relation_name,
-        "batch_results": null,
+        "batch_results": r.batch_results,
     })
 }
 

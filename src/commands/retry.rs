@@ -79,6 +79,8 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         favor_state: flag("favor_state"),
         empty: flag("empty"),
         sample: recorded["sample"].as_str().map(str::to_string),
+        event_time_start: recorded["event_time_start"].as_str().map(str::to_string),
+        event_time_end: recorded["event_time_end"].as_str().map(str::to_string),
         junit_xml: None,
         store_failures: flag("store_failures"),
         resource_type: Vec::new(),

@@ -59,7 +59,33 @@ pub fn load_session(args: &RunArgs, which: &str) -> Result<Session> {
         }
         None => serde_json::Value::Null,
     };
+    // --event-time-start / --event-time-end, checked and written one way.
+    let mut event_times = Vec::new();
+    for (flag, value) in [
+        ("--event-time-start", &args.event_time_start),
+        ("--event-time-end", &args.event_time_end),
+    ] {
+        event_times.push(match value {
+            Some(text) => {
+                let t = crate::exec::microbatch::parse_time(text).ok_or_else(|| {
+                    crate::error::Error::new(format!("{flag} '{text}' is not a date or time"))
+                        .note("write it as 2024-01-01 or 2024-01-01 06:00:00 (UTC)")
+                })?;
+                json!(t.format("%Y-%m-%d %H:%M:%S").to_string())
+            }
+            None => serde_json::Value::Null,
+        });
+    }
+    if let (Some(s), Some(e)) = (event_times[0].as_str(), event_times[1].as_str()) {
+        if s >= e {
+            return Err(crate::error::Error::new(
+                "--event-time-start must come before --event-time-end",
+            ));
+        }
+    }
     let flags = json!({
+        "EVENT_TIME_START": event_times[0],
+        "EVENT_TIME_END": event_times[1],
         "FULL_REFRESH": args.full_refresh,
         "FAIL_FAST": args.fail_fast,
         "STORE_FAILURES": args.store_failures,
@@ -123,6 +149,8 @@ pub fn invocation_args(args: &RunArgs, which: &str, session: &Session) -> serde_
         "fail_fast": args.fail_fast,
         "empty": args.empty,
         "sample": args.sample,
+        "event_time_start": args.event_time_start,
+        "event_time_end": args.event_time_end,
         "defer": args.defer,
         "favor_state": args.favor_state,
         "store_failures": args.store_failures,

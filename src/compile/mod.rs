@@ -74,18 +74,55 @@ impl Compiler {
 
     /// A render scope for `node` at execution time.
     pub fn scope_for(&self, node: &Node, db: Option<&Db>) -> Scope {
+        self.scope_with(node, db, self.resolver.clone(), None)
+    }
+
+    /// A render scope for one batch of a microbatch model: refs and sources
+    /// with an `event_time` read the batch's window, and `model.batch`
+    /// describes it.
+    pub fn scope_for_batch(&self, node: &Node, db: Option<&Db>, batch: &Json) -> Scope {
+        let window = (
+            batch["event_time_start"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            batch["event_time_end"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        let resolver: Arc<dyn Resolver> =
+            Arc::new(limited_resolver(&self.manifest, &self.jinja).with_sample(Some(window)));
+        self.scope_with(node, db, resolver, Some(batch.clone()))
+    }
+
+    fn scope_with(
+        &self,
+        node: &Node,
+        db: Option<&Db>,
+        resolver: Arc<dyn Resolver>,
+        batch: Option<Json>,
+    ) -> Scope {
         // `model` is built only if the template reads it.
         let manifest = self.manifest.clone();
         let id = node.unique_id.clone();
+        // A microbatch model outside a batch (compile, docs) sees an empty one.
+        let batch = batch.or_else(|| {
+            crate::exec::microbatch::is_microbatch(node).then(crate::exec::microbatch::no_batch)
+        });
         let model = move || {
-            manifest
+            let mut json = manifest
                 .nodes
                 .get(&id)
                 .map(|n| node_json(n))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            if let (Some(batch), Json::Object(m)) = (&batch, &mut json) {
+                m.insert("batch".into(), batch.clone());
+            }
+            json
         };
         Scope::new(self.jinja.clone(), true)
-            .with_resolver(Some(self.resolver.clone()))
+            .with_resolver(Some(resolver))
             .with_db(db.cloned())
             .with_node(NodeScope::new(
                 node.unique_id.clone(),
@@ -100,14 +137,18 @@ impl Compiler {
 
     /// Renders `node.raw_code` (no CTE injection).
     fn render(&self, node: &Node, db: Option<&Db>) -> Result<String> {
-        let mut scope = Arc::new(self.scope_for(node, db));
+        self.render_in(node, &|| self.scope_for(node, db))
+    }
+
+    fn render_in(&self, node: &Node, make_scope: &dyn Fn() -> Scope) -> Result<String> {
+        let mut scope = Arc::new(make_scope());
         let name = node.display_path.to_string_lossy().to_string();
         let what = format!("in {} {}", node.resource_type.as_str(), node.name);
         if let Some(test) = &node.test {
             let kwargs = self.test_kwargs(&scope, node, &test.kwargs)?;
             // The arguments rarely keep the scope alive; when they do, use a fresh one.
             if Arc::get_mut(&mut scope).is_none() {
-                scope = Arc::new(self.scope_for(node, db));
+                scope = Arc::new(make_scope());
             }
             if let Some(s) = Arc::get_mut(&mut scope) {
                 s.extra.insert("_dbt_generic_test_kwargs".into(), kwargs);
@@ -231,13 +272,23 @@ impl Compiler {
             });
         }
         let rendered = self.render(node, db)?;
+        self.with_ctes(node, db, &rendered)
+    }
+
+    /// Compiles one batch of a microbatch model (see `scope_for_batch`).
+    pub fn compile_batch(&self, node: &Node, db: Option<&Db>, batch: &Json) -> Result<Compiled> {
+        let rendered = self.render_in(node, &|| self.scope_for_batch(node, db, batch))?;
+        self.with_ctes(node, db, &rendered)
+    }
+
+    fn with_ctes(&self, node: &Node, db: Option<&Db>, rendered: &str) -> Result<Compiled> {
         let ctes = self.ctes_for(&node.depends_on_nodes, db)?;
         let named: Vec<(String, String)> = ctes
             .iter()
             .map(|(_, name, sql)| (name.clone(), sql.clone()))
             .collect();
         let sql =
-            crate::jinja::relation::drop_doubled_limit_aliases(&ctes::inject(&rendered, &named));
+            crate::jinja::relation::drop_doubled_limit_aliases(&ctes::inject(rendered, &named));
         Ok(Compiled {
             sql,
             extra_ctes: ctes

@@ -5,6 +5,7 @@
 pub mod cancel;
 pub mod contract;
 pub mod defer;
+pub mod microbatch;
 pub mod node;
 pub mod report;
 pub mod result;
@@ -47,10 +48,12 @@ pub struct RunOutcome {
 impl RunOutcome {
     /// 0 when every node succeeded (warnings allowed), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        let failed = self
-            .results
-            .iter()
-            .any(|r| matches!(r.status, Status::Error | Status::Fail | Status::Skipped));
+        let failed = self.results.iter().any(|r| {
+            matches!(
+                r.status,
+                Status::Error | Status::Fail | Status::Skipped | Status::PartialSuccess
+            )
+        });
         i32::from(failed)
     }
 }

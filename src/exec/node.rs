@@ -103,6 +103,7 @@ pub fn run_node(
         thread_id: thread_id.to_string(),
         compiled_code: None,
         relation_name: node.relation_name(),
+        batch_results: None,
     };
 
     if node.resource_type == ResourceType::Exposure {
@@ -115,6 +116,9 @@ pub fn run_node(
         result.status = Status::Error;
         result.message = crate::manifest::python_model::NOT_RUN.to_string();
         return (result, None);
+    }
+    if crate::exec::microbatch::is_microbatch(node) {
+        return run_batches(rc, node, db, result, started);
     }
     let compile_start = Utc::now();
     let compiled = if node.resource_type == ResourceType::Seed {
@@ -162,7 +166,7 @@ pub fn run_node(
     }
 
     let exec_start = Utc::now();
-    let outcome = materialize(rc, node, &compiled, db);
+    let outcome = materialize(rc, node, &compiled, db, None);
     timing.push(Timing {
         name: "execute",
         started_at: exec_start,
@@ -262,6 +266,7 @@ fn materialize(
     node: &Node,
     compiled: &Compiled,
     db: &Db,
+    batch: Option<(&Json, bool)>,
 ) -> Result<Materialized, String> {
     let jinja = &rc.compiler.jinja;
     let name = node.materialized();
@@ -271,7 +276,17 @@ fn materialize(
             jinja.adapter_type
         ));
     };
-    let mut scope: Scope = rc.compiler.scope_for(node, Some(db));
+    let mut scope: Scope = match batch {
+        Some((b, replace)) => {
+            let mut scope = rc.compiler.scope_for_batch(node, Some(db), b);
+            // The first batch of a build from scratch creates the table.
+            scope
+                .extra
+                .insert("microbatch_replace".into(), Value::from(replace));
+            scope
+        }
+        None => rc.compiler.scope_for(node, Some(db)),
+    };
     let sql = Value::from(compiled.sql.clone());
     scope.extra.insert("sql".into(), sql.clone());
     scope.extra.insert("compiled_code".into(), sql);
@@ -368,4 +383,105 @@ fn materialize(
         main_row,
         executed,
     })
+}
+
+/// A microbatch model: its batches compiled and materialized one by one,
+/// each in its own transaction; a failed batch does not undo the others.
+fn run_batches(
+    rc: &RunContext,
+    node: &Node,
+    db: &Db,
+    mut result: NodeResult,
+    started: Instant,
+) -> (NodeResult, Option<Compiled>) {
+    use crate::exec::microbatch::{batches, parse_time, Plan};
+    let flags = &rc.compiler.jinja.flags;
+    let flag = |k: &str| flags.get_attr(k).ok().filter(|v| v.is_true());
+    let time = |k: &str| flag(k).and_then(|v| v.as_str().and_then(parse_time));
+    let full_refresh = flag("FULL_REFRESH").is_some()
+        || node.config.get("full_refresh").and_then(Json::as_bool) == Some(true);
+    let exists = db
+        .cache
+        .get(
+            db.conn().as_mut(),
+            &node.database,
+            &node.schema,
+            &node.alias,
+        )
+        .ok()
+        .flatten()
+        .is_some_and(|r| r.kind == RelationKind::Table);
+    let plan = Plan {
+        node,
+        incremental: exists && !full_refresh,
+        start: time("EVENT_TIME_START"),
+        end: time("EVENT_TIME_END"),
+        now: Utc::now(),
+    };
+    let batches = match batches(&plan) {
+        Ok(b) => b,
+        Err(e) => {
+            result.status = Status::Error;
+            result.message = format!("Compilation Error\n{e}");
+            return (result, None);
+        }
+    };
+    let (mut done, mut failed, mut problems) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rows = 0;
+    let mut last: Option<Compiled> = None;
+    for (i, batch) in batches.iter().enumerate() {
+        let json = batch.to_json();
+        let replace = !plan.incremental && done.is_empty();
+        let clock = Instant::now();
+        let outcome = rc
+            .compiler
+            .compile_batch(node, Some(db), &json)
+            .map_err(|e| e.to_string())
+            .and_then(|compiled| {
+                let outcome = materialize(rc, node, &compiled, db, Some((&json, replace)));
+                last = Some(compiled);
+                outcome
+            });
+        let status = match outcome {
+            Ok(m) => {
+                rows += m.rows.unwrap_or(0);
+                done.push(batch.window());
+                "OK"
+            }
+            Err(message) => {
+                problems.push(format!(
+                    "batch {} ({} to {}): {message}",
+                    batch.id, batch.start, batch.end
+                ));
+                failed.push(batch.window());
+                "ERROR"
+            }
+        };
+        crate::output::info(&format!(
+            "    batch {} of {} ({}) of {} {status} in {:.2}s",
+            i + 1,
+            batches.len(),
+            batch.id,
+            node.name,
+            clock.elapsed().as_secs_f64()
+        ));
+    }
+    result.status = match (done.is_empty(), failed.is_empty()) {
+        (_, true) => Status::Success,
+        (true, false) => Status::Error,
+        (false, false) => Status::PartialSuccess,
+    };
+    result.message = if problems.is_empty() {
+        format!("{} batches", batches.len())
+    } else {
+        problems.join("\n")
+    };
+    result.rows_affected = Some(rows);
+    result.batch_results = Some(serde_json::json!({"successful": done, "failed": failed}));
+    if let Some(c) = &last {
+        write_file(&rc.target_dir.join(compiled_path(node)), &c.sql);
+        result.compiled_code = Some(c.sql.clone());
+    }
+    result.execution_time = started.elapsed().as_secs_f64();
+    (result, last)
 }

@@ -111,10 +111,12 @@ impl Reporter {
             Status::Error => "ERROR",
             Status::Skipped => "SKIP",
             Status::NoOp => "NO-OP",
+            Status::PartialSuccess => "PARTIAL SUCCESS",
         };
         let detail = match (r.status, r.rows_affected) {
             (Status::Skipped, _) => "[SKIP]".to_string(),
             (Status::Error, _) => format!("[ERROR in {:.2}s]", r.execution_time),
+            (Status::PartialSuccess, _) => format!("[PARTIAL SUCCESS in {:.2}s]", r.execution_time),
             (Status::Fail | Status::Warn, _) => format!(
                 "[{status} {} in {:.2}s]",
                 r.failures.unwrap_or(0),
@@ -174,16 +176,19 @@ impl Reporter {
             bar.finish_and_clear();
         }
         let count = |s: Status| results.iter().filter(|r| r.status == s).count();
-        for r in results
-            .iter()
-            .filter(|r| matches!(r.status, Status::Error | Status::Fail | Status::Warn))
-        {
+        for r in results.iter().filter(|r| {
+            matches!(
+                r.status,
+                Status::Error | Status::Fail | Status::Warn | Status::PartialSuccess
+            )
+        }) {
             let Some(node) = nodes(&r.unique_id) else {
                 continue;
             };
             let kind = match r.status {
                 Status::Warn => "Warning",
                 Status::Fail => "Failure",
+                Status::PartialSuccess => "Partial success",
                 _ => "Error",
             };
             let mut text = format!(
@@ -214,10 +219,16 @@ impl Reporter {
             }
         }
         let pass = count(Status::Success) + count(Status::Pass);
-        let no_op = match count(Status::NoOp) {
+        let mut no_op = match count(Status::NoOp) {
             0 => String::new(),
             n => format!(" NO-OP={n}"),
         };
+        if count(Status::PartialSuccess) > 0 {
+            no_op.push_str(&format!(
+                " PARTIAL SUCCESS={}",
+                count(Status::PartialSuccess)
+            ));
+        }
         let line = format!(
             "Done in {:.2}s. PASS={pass} WARN={} ERROR={} SKIP={}{no_op} TOTAL={}",
             self.started.elapsed().as_secs_f64(),

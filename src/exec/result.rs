@@ -14,6 +14,8 @@ pub enum Status {
     Fail,
     /// An exposure in `build`: nothing to run once its parents are built.
     NoOp,
+    /// A microbatch model some of whose batches failed.
+    PartialSuccess,
 }
 
 impl Status {
@@ -26,6 +28,7 @@ impl Status {
             Status::Warn => "warn",
             Status::Fail => "fail",
             Status::NoOp => "no-op",
+            Status::PartialSuccess => "partial success",
         }
     }
 
@@ -54,6 +57,8 @@ pub struct NodeResult {
     pub thread_id: String,
     pub compiled_code: Option<String>,
     pub relation_name: Option<String>,
+    /// A microbatch model's windows: {successful: [[start, end]], failed: [...]}.
+    pub batch_results: Option<serde_json::Value>,
 }
 
 impl NodeResult {
@@ -70,6 +75,7 @@ impl NodeResult {
             thread_id: String::new(),
             compiled_code: None,
             relation_name: None,
+            batch_results: None,
         }
     }
 }

@@ -959,8 +959,10 @@ fn render_for_parse(jinja: &Arc<Jinja>, node: &mut Node) -> Result<()> {
         node.fqn.clone(),
         node.config.clone(),
     );
+    // The file's own config() is not read yet: any model may be a microbatch one.
+    let microbatch = node.resource_type == ResourceType::Model;
     let model_json = move || {
-        serde_json::json!({
+        let mut model = serde_json::json!({
             "unique_id": unique_id,
             "name": name,
             "resource_type": resource_type,
@@ -969,7 +971,11 @@ fn render_for_parse(jinja: &Arc<Jinja>, node: &mut Node) -> Result<()> {
             "original_file_path": original_file_path,
             "fqn": fqn,
             "config": config,
-        })
+        });
+        if microbatch {
+            model["batch"] = crate::exec::microbatch::no_batch();
+        }
+        model
     };
     let scope = Arc::new(Scope::new(jinja.clone(), false).with_node(NodeScope::new(
         node.unique_id.clone(),

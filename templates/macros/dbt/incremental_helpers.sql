@@ -164,3 +164,17 @@
     {%- endcall %}
     {{ return(load_result('collect_freshness')) }}
 {%- endmacro %}
+
+{#- microbatch (dbt 1.9): one batch replaces its window of event time. -#}
+{% macro get_incremental_microbatch_sql(arg_dict) -%}
+    {{ return(adapter.dispatch('get_incremental_microbatch_sql', 'dbt')(arg_dict)) }}
+{%- endmacro %}
+
+{% macro default__get_incremental_microbatch_sql(arg_dict) -%}
+    {%- set event_time = config.get('event_time') -%}
+    {%- set cols = arg_dict['dest_columns'] | map(attribute='name') | map('adapter_quote') | join(', ') -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ event_time }} >= '{{ model.batch.event_time_start }}' and {{ event_time }} < '{{ model.batch.event_time_end }}';
+    insert into {{ arg_dict['target_relation'] }} ({{ cols }})
+    select {{ cols }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}

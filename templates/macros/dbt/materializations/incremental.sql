@@ -4,7 +4,8 @@
 {% materialization incremental, default %}
     {%- set existing_relation = load_relation(this) -%}
     {%- set target_relation = this.incorporate(type='table') -%}
-    {%- set full_refresh_mode = should_full_refresh() -%}
+    {#- A microbatch batch: kiln says whether it builds the table anew. -#}
+    {%- set full_refresh_mode = microbatch_replace if microbatch_replace is defined else should_full_refresh() -%}
     {%- set strategy = (config.get('incremental_strategy') or 'delete+insert') | lower -%}
     {%- set unique_key = config.get('unique_key') -%}
     {%- set on_schema_change = incremental_validate_on_schema_change(config.get('on_schema_change'), default='ignore') -%}

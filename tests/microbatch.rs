@@ -1,0 +1,105 @@
+//! The microbatch incremental strategy (dbt 1.9): a model built one day at
+//! a time, each batch reading its window of the refs with an event_time;
+//! a failed batch leaves the others in place.
+
+mod common;
+
+use common::run_project;
+
+const MODEL: &str = "{{ config(materialized='incremental', incremental_strategy='microbatch', \
+    event_time='occurred_at', batch_size='day', begin='2024-01-01') }}\n\
+    select id, occurred_at, '{{ model.batch.id }}' as batch, \
+    case when amount < 0 then cast('no' as integer) else amount end as amount \
+    from {{ ref('events') }}";
+
+fn project(events: &str) -> common::Project {
+    run_project(&[
+        (
+            "dbt_project.yml",
+            "name: proj\nprofile: proj\nconfig-version: 2\nseeds:\n  proj:\n    events:\n      +event_time: occurred_at\n      +column_types: {occurred_at: timestamp}\n",
+        ),
+        ("seeds/events.csv", events),
+        ("models/daily.sql", MODEL),
+    ])
+}
+
+const THREE_DAYS: &str = "id,occurred_at,amount\n1,2024-01-01 10:00:00,1\n2,2024-01-02 10:00:00,2\n3,2024-01-02 11:00:00,3\n4,2024-01-03 09:00:00,4\n";
+
+#[test]
+fn each_batch_reads_and_writes_its_day() {
+    let p = project(THREE_DAYS);
+    p.ok(&["seed"]);
+    let err = p.ok(&[
+        "run",
+        "--event-time-start",
+        "2024-01-01",
+        "--event-time-end",
+        "2024-01-04",
+    ]);
+    assert!(err.contains("batch 3 of 3 (20240103)"), "{err}");
+    assert_eq!(
+        p.query(
+            "db.duckdb",
+            "select id, batch, amount from daily order by id"
+        ),
+        vec![
+            vec!["1", "20240101", "1"],
+            vec!["2", "20240102", "2"],
+            vec!["3", "20240102", "3"],
+            vec!["4", "20240103", "4"],
+        ]
+    );
+    // A rerun of one day replaces that day only.
+    p.write("seeds/events.csv", &THREE_DAYS.replace(",3\n", ",30\n"));
+    p.ok(&["seed"]);
+    p.ok(&[
+        "run",
+        "--event-time-start",
+        "2024-01-02",
+        "--event-time-end",
+        "2024-01-03",
+    ]);
+    assert_eq!(
+        p.column("db.duckdb", "select amount from daily order by id"),
+        vec!["1", "2", "30", "4"]
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    assert_eq!(
+        results["results"][0]["batch_results"]["successful"],
+        serde_json::json!([["2024-01-02 00:00:00", "2024-01-03 00:00:00"]])
+    );
+}
+
+#[test]
+fn a_failed_batch_leaves_the_others_committed() {
+    // Day 2 holds a row the model cannot convert.
+    let p = project(&THREE_DAYS.replace("2,2024-01-02 10:00:00,2", "2,2024-01-02 10:00:00,-2"));
+    p.ok(&["seed"]);
+    let (code, _, err) = p.run(&[
+        "run",
+        "--event-time-start",
+        "2024-01-01",
+        "--event-time-end",
+        "2024-01-04",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("PARTIAL SUCCESS"), "{err}");
+    assert!(err.contains("batch 20240102"), "{err}");
+    assert_eq!(
+        p.column("db.duckdb", "select id from daily order by id"),
+        vec!["1", "4"]
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    let r = &results["results"][0];
+    assert_eq!(r["status"], "partial success");
+    assert_eq!(
+        r["batch_results"]["failed"],
+        serde_json::json!([["2024-01-02 00:00:00", "2024-01-03 00:00:00"]])
+    );
+    assert_eq!(
+        r["batch_results"]["successful"].as_array().unwrap().len(),
+        2
+    );
+}
