@@ -103,3 +103,44 @@ fn a_failed_batch_leaves_the_others_committed() {
         2
     );
 }
+
+/// `kiln retry` after a partial success rebuilds only the failed windows.
+#[test]
+fn retry_rebuilds_the_failed_batches() {
+    let p = run_project(&[
+        (
+            "models/sources.yml",
+            "version: 2\nsources:\n  - name: app\n    schema: main\n    config:\n      event_time: occurred_at\n    tables:\n      - name: events\n",
+        ),
+        ("models/daily.sql", &MODEL.replace("ref('events')", "source('app', 'events')")),
+    ]);
+    let load = |amount_day2: i32| {
+        let conn = duckdb::Connection::open(p.dir.join("db.duckdb")).expect("db");
+        conn.execute_batch(&format!(
+            "create or replace table main.events as select * from (values \
+             (1, timestamp '2024-01-01 10:00:00', 1), (2, timestamp '2024-01-02 10:00:00', {amount_day2}), \
+             (3, timestamp '2024-01-03 09:00:00', 3)) t(id, occurred_at, amount)"
+        ))
+        .expect("events");
+    };
+    load(-2);
+    let window = [
+        "--event-time-start",
+        "2024-01-01",
+        "--event-time-end",
+        "2024-01-04",
+    ];
+    let (code, _, err) = p.run(&[&["run"][..], &window[..]].concat());
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        p.column("db.duckdb", "select id from daily order by id"),
+        vec!["1", "3"]
+    );
+    load(2);
+    let err = p.ok(&["retry"]);
+    assert!(err.contains("batch 1 of 1 (20240102)"), "{err}");
+    assert_eq!(
+        p.column("db.duckdb", "select id from daily order by id"),
+        vec!["1", "2", "3"]
+    );
+}

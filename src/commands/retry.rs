@@ -13,7 +13,13 @@ use crate::manifest::ResourceType;
 use crate::output;
 
 /// Statuses worth another try, as dbt retry picks them.
-const RETRY: [&str; 4] = ["error", "fail", "skipped", "runtime error"];
+const RETRY: [&str; 5] = [
+    "error",
+    "fail",
+    "skipped",
+    "runtime error",
+    "partial success",
+];
 
 pub fn run(args: &ProjectArgs) -> Result<i32> {
     let (dir, paths) = crate::project::dir_and_paths(args)?;
@@ -38,6 +44,21 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
                 .collect()
         })
         .unwrap_or_default();
+    // Microbatch models rebuild only the windows that failed (from the
+    // first failed batch's start to the last one's end).
+    let failed_windows: Vec<(String, String)> = last["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["batch_results"]["failed"].as_array())
+        .flatten()
+        .filter_map(|w| Some((w[0].as_str()?.to_string(), w[1].as_str()?.to_string())))
+        .collect();
+    let failed_span = failed_windows
+        .iter()
+        .map(|w| w.0.clone())
+        .min()
+        .zip(failed_windows.iter().map(|w| w.1.clone()).max());
     if wanted.is_empty() {
         output::info("Nothing to retry: the last run had no errors, failures or skips");
         return Ok(0);
@@ -79,8 +100,14 @@ pub fn run(args: &ProjectArgs) -> Result<i32> {
         favor_state: flag("favor_state"),
         empty: flag("empty"),
         sample: recorded["sample"].as_str().map(str::to_string),
-        event_time_start: recorded["event_time_start"].as_str().map(str::to_string),
-        event_time_end: recorded["event_time_end"].as_str().map(str::to_string),
+        event_time_start: failed_span
+            .as_ref()
+            .map(|s| s.0.clone())
+            .or_else(|| recorded["event_time_start"].as_str().map(str::to_string)),
+        event_time_end: failed_span
+            .as_ref()
+            .map(|s| s.1.clone())
+            .or_else(|| recorded["event_time_end"].as_str().map(str::to_string)),
         junit_xml: None,
         store_failures: flag("store_failures"),
         resource_type: Vec::new(),
