@@ -116,6 +116,21 @@ fn store_failures_keeps_the_failing_rows() {
     );
 }
 
+/// dbt 1.7+: `store_failures_as` wins over `store_failures`: table and view
+/// keep the rows even without store_failures, ephemeral keeps none.
+#[test]
+fn store_failures_as_decides_over_store_failures() {
+    let p = project(
+        "version: 2\nmodels:\n  - name: items\n    columns:\n      - name: amount\n        data_tests:\n          - not_null:\n              config:\n                store_failures_as: table\n      - name: id\n        data_tests:\n          - unique:\n              config:\n                store_failures: true\n                store_failures_as: ephemeral\n",
+    );
+    p.run(&["test"]);
+    let stored = p.column(
+        "db.duckdb",
+        "select table_name from information_schema.tables where table_schema = 'main_dbt_test__audit' order by 1",
+    );
+    assert_eq!(stored, vec!["not_null_items_amount"]);
+}
+
 #[test]
 fn custom_singular_and_package_tests() {
     let p = run_project(&[

@@ -272,3 +272,43 @@ fn snapshot_runs_inside_build_and_ls_lists_it() {
         ]
     );
 }
+
+/// A custom strategy, as dbt: `strategy: name` calls the project's
+/// `snapshot_<name>_strategy` macro for what changed.
+#[test]
+fn a_custom_snapshot_strategy_decides_what_changed() {
+    let p = common::run_project(&[
+        ("seeds/people.csv", "id,name,visits\n1,Ann,1\n2,Bob,1\n"),
+        (
+            "macros/strategy.sql",
+            "{% macro snapshot_name_only_strategy(node, snapshotted_rel, current_rel, model_config, target_exists) %}\n\
+             {% set updated_at = snapshot_get_time() %}\n\
+             {% do return({'unique_key': model_config.get('unique_key'), 'updated_at': updated_at,\n\
+               'row_changed': '(' ~ snapshotted_rel ~ '.name != ' ~ current_rel ~ '.name)',\n\
+               'scd_id': snapshot_hash_arguments([model_config.get('unique_key'), updated_at]),\n\
+               'invalidate_hard_deletes': false}) %}\n\
+             {% endmacro %}\n",
+        ),
+        (
+            "snapshots/people_history.sql",
+            "{% snapshot people_history %}\n{{ config(target_schema='snaps', unique_key='id', strategy='name_only') }}\nselect * from {{ ref('people') }}\n{% endsnapshot %}\n",
+        ),
+    ]);
+    p.ok(&["seed"]);
+    p.ok(&["snapshot"]);
+    // Visits change (ignored by the strategy); a name changes (a new version).
+    p.write("seeds/people.csv", "id,name,visits\n1,Ann,5\n2,Bobby,1\n");
+    p.ok(&["seed"]);
+    p.ok(&["snapshot"]);
+    assert_eq!(
+        p.query(
+            "db.duckdb",
+            "select id, name, dbt_valid_to is null from snaps.people_history order by id, dbt_valid_from"
+        ),
+        vec![
+            vec!["1", "Ann", "true"],
+            vec!["2", "Bob", "false"],
+            vec!["2", "Bobby", "true"],
+        ]
+    );
+}

@@ -391,11 +391,17 @@ fn promote_test_warning(result: &mut NodeResult) {
 
 /// A test that keeps its failing rows needs its audit schema.
 fn stores_failures(n: &Node, flag: bool) -> bool {
-    n.resource_type == ResourceType::Test
-        && n.config
+    if n.resource_type != ResourceType::Test {
+        return false;
+    }
+    match n.config.get("store_failures_as").and_then(Json::as_str) {
+        Some(kind) => matches!(kind, "table" | "view"),
+        None => n
+            .config
             .get("store_failures")
             .and_then(Json::as_bool)
-            .unwrap_or(flag)
+            .unwrap_or(flag),
+    }
 }
 
 /// Creates every schema the run writes to, once, before any node runs (so

@@ -38,7 +38,13 @@
     {% do return(config_full_refresh) %}
 {% endmacro %}
 
+{#- As dbt 1.7+: `store_failures_as` decides when set (table and view
+    store the rows, ephemeral does not); else `store_failures`, else the flag. -#}
 {% macro should_store_failures() %}
+    {% set store_as = config.get('store_failures_as') %}
+    {% if store_as is not none %}
+        {% do return(store_as in ['table', 'view']) %}
+    {% endif %}
     {% set config_store_failures = config.get('store_failures') %}
     {% if config_store_failures is none %}
         {% set config_store_failures = flags.STORE_FAILURES %}

@@ -103,7 +103,21 @@
     {%- elif name == 'check' -%}
         {{ return(snapshot_check_strategy(existing_relation, source_sql)) }}
     {%- else -%}
-        {{ exceptions.raise_compiler_error("snapshot " ~ model.name ~ " has strategy '" ~ name ~ "'; use timestamp or check") }}
+        {#- A custom strategy, as dbt: the project's snapshot_<name>_strategy(
+            node, snapshotted_rel, current_rel, model_config, target_exists). -#}
+        {%- set custom = context['snapshot_' ~ name ~ '_strategy'] -%}
+        {%- if custom is undefined or custom is none -%}
+            {{ exceptions.raise_compiler_error("snapshot " ~ model.name ~ " has strategy '" ~ name ~ "', which is not timestamp or check, and no macro snapshot_" ~ name ~ "_strategy defines it") }}
+        {%- endif -%}
+        {%- set s = custom(model, 'snapshotted_data', 'source_data', config, existing_relation is not none) -%}
+        {%- set hard_deletes = s.get('hard_deletes') or ('invalidate' if s.get('invalidate_hard_deletes') else snapshot_hard_deletes()) -%}
+        {{ return({
+            'unique_key': s.get('unique_key') or config.get('unique_key'),
+            'updated_at': s.get('updated_at'),
+            'row_changed': s.get('row_changed'),
+            'scd_id': s.get('scd_id'),
+            'hard_deletes': hard_deletes,
+        }) }}
     {%- endif -%}
 {% endmacro %}
 
