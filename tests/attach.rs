@@ -93,3 +93,32 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// dbt-duckdb's `disable_transactions: true`: statements commit one by one,
+/// so the work of a failing model's pre-hook stays (with transactions, the
+/// failure rolls it back).
+#[test]
+fn disable_transactions_commits_each_statement() {
+    let model = (
+        "models/m.sql",
+        "{{ config(materialized='table', pre_hook='create table if not exists marker as select 1 as x') }}\nselect cast('x' as integer) as broken",
+    );
+    let marker = |p: &common::Project| {
+        p.column(
+            "db.duckdb",
+            "select count(*) from information_schema.tables where table_name = 'marker'",
+        )
+    };
+    let p = run_project(&[model]);
+    assert_eq!(p.run(&["run"]).0, 1);
+    assert_eq!(marker(&p), vec!["0"]);
+    let p = run_project(&[
+        model,
+        (
+            "profiles.yml",
+            "proj:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: db.duckdb\n      disable_transactions: true\n",
+        ),
+    ]);
+    assert_eq!(p.run(&["run"]).0, 1);
+    assert_eq!(marker(&p), vec!["1"]);
+}

@@ -17,6 +17,8 @@ use crate::project::Target;
 
 pub struct DuckDbAdapter {
     root: Mutex<duckdb::Connection>,
+    /// dbt-duckdb's `disable_transactions: true` turns begin/commit off.
+    transactions: bool,
     /// Closed after `root` (fields drop in order); connections opened from
     /// it keep the database alive until they close.
     _database: RawDatabase,
@@ -55,6 +57,7 @@ impl DuckDbAdapter {
         let (conn, database) = open_connection(None)?;
         Ok(DuckDbAdapter {
             root: Mutex::new(conn),
+            transactions: true,
             _database: database,
         })
     }
@@ -75,6 +78,11 @@ impl DuckDbAdapter {
         }
         Ok(DuckDbAdapter {
             root: Mutex::new(conn),
+            transactions: target
+                .fields
+                .get("disable_transactions")
+                .and_then(Json::as_bool)
+                != Some(true),
             _database: database,
         })
     }
@@ -304,11 +312,15 @@ impl Adapter for DuckDbAdapter {
     fn connect(&self) -> DbResult<Box<dyn Connection>> {
         let root = self.root.lock().unwrap_or_else(|e| e.into_inner());
         let conn = root.try_clone().map_err(db_err)?;
-        Ok(Box::new(DuckDbConnection { conn, in_tx: false }))
+        Ok(Box::new(DuckDbConnection {
+            conn,
+            in_tx: false,
+            transactions: self.transactions,
+        }))
     }
 
     fn transactional_ddl(&self) -> bool {
-        true
+        self.transactions
     }
 }
 
@@ -316,6 +328,8 @@ pub struct DuckDbConnection {
     conn: duckdb::Connection,
     /// A transaction is open (tracked here: templates begin and commit too).
     in_tx: bool,
+    /// Off with `disable_transactions`: every statement commits on its own.
+    transactions: bool,
 }
 
 impl DuckDbConnection {
@@ -466,6 +480,13 @@ impl Connection for DuckDbConnection {
     fn in_transaction(&self) -> bool {
         self.in_tx
     }
+
+    fn begin(&mut self) -> DbResult<()> {
+        if !self.transactions {
+            return Ok(());
+        }
+        self.execute("begin").map(|_| ())
+    }
 }
 
 fn relation_kind(table_type: &str) -> RelationKind {
@@ -604,7 +625,11 @@ mod tests {
 
     fn memory() -> Box<dyn Connection> {
         let conn = duckdb::Connection::open_in_memory().expect("duckdb");
-        Box::new(DuckDbConnection { conn, in_tx: false })
+        Box::new(DuckDbConnection {
+            conn,
+            in_tx: false,
+            transactions: true,
+        })
     }
 
     #[test]
