@@ -617,3 +617,43 @@ fn docs_freshness_empty_clone_and_defer_work_on_postgres() {
     );
     pg.drop_schemas();
 }
+
+#[test]
+fn microbatch_models_build_batch_by_batch_on_postgres() {
+    let Some(mut pg) = server("microbatch") else {
+        return;
+    };
+    let p = pg.project(&[
+        (
+            "dbt_project.yml",
+            "name: proj\nprofile: proj\nconfig-version: 2\nseeds:\n  proj:\n    events:\n      +event_time: occurred_at\n      +column_types: {occurred_at: timestamp}\n",
+        ),
+        ("seeds/events.csv", "id,occurred_at,amount\n1,2024-01-01 10:00:00,1\n2,2024-01-02 10:00:00,-2\n3,2024-01-03 09:00:00,3\n"),
+        (
+            "models/daily.sql",
+            "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='occurred_at', batch_size='day', begin='2024-01-01') }}\n\
+             select id, occurred_at, '{{ model.batch.id }}' as batch, cast(case when amount < 0 then 'no' else amount::text end as integer) as amount from {{ ref('events') }}",
+        ),
+    ]);
+    p.ok(&["seed"]);
+    let window = [
+        "--event-time-start",
+        "2024-01-01",
+        "--event-time-end",
+        "2024-01-04",
+    ];
+    let (code, _, err) = p.run(&[&["run"][..], &window[..]].concat());
+    assert_eq!(code, 1, "{err}");
+    let s = pg.schema.clone();
+    assert_eq!(
+        pg.rows(&format!("select id, batch from {s}.daily order by id")),
+        vec![vec!["1", "20240101"], vec!["3", "20240103"]]
+    );
+    p.write("seeds/events.csv", "id,occurred_at,amount\n1,2024-01-01 10:00:00,1\n2,2024-01-02 10:00:00,2\n3,2024-01-03 09:00:00,3\n");
+    p.ok(&["seed"]);
+    p.ok(&[&["run"][..], &window[..]].concat());
+    assert_eq!(
+        pg.column(&format!("select id from {s}.daily order by id")),
+        vec!["1", "2", "3"]
+    );
+}
