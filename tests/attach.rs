@@ -122,3 +122,36 @@ fn disable_transactions_commits_each_statement() {
     assert_eq!(p.run(&["run"]).0, 1);
     assert_eq!(marker(&p), vec!["1"]);
 }
+
+/// dbt-duckdb's `retries: {connect_retries: N}`: a database file another
+/// process holds for a moment is opened once it is free.
+#[test]
+fn connect_retries_wait_for_a_held_database_file() {
+    let profiles = |retries: &str| {
+        format!("proj:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: db.duckdb\n{retries}")
+    };
+    let p = run_project(&[("models/m.sql", "select 1 as x")]);
+    // This test's process holds the file (DuckDB lets one process write it)
+    // for 1.5 s.
+    let hold = |p: &common::Project| {
+        let conn = duckdb::Connection::open(p.dir.join("db.duckdb")).expect("hold the file");
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            drop(conn);
+        })
+    };
+    p.write("profiles.yml", &profiles(""));
+    let holder = hold(&p);
+    let (code, _, err) = p.run(&["run"]);
+    holder.join().unwrap();
+    assert_eq!(code, 2, "without retries the held file is an error: {err}");
+
+    p.write(
+        "profiles.yml",
+        &profiles("      retries:\n        connect_retries: 5\n"),
+    );
+    let holder = hold(&p);
+    let (code, _, err) = p.run(&["run"]);
+    holder.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+}

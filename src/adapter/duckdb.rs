@@ -65,7 +65,25 @@ impl DuckDbAdapter {
     /// Opens the target's database and applies its extensions, settings and attachments.
     pub fn open(target: &Target) -> Result<DuckDbAdapter> {
         let path = target.duckdb_path();
-        let (conn, database) = open_connection(path.as_deref())?;
+        // dbt-duckdb's `retries: {connect_retries: N}`: another process may
+        // hold the file for a moment; try again, a second apart.
+        let retries = target
+            .fields
+            .get("retries")
+            .and_then(|r| r.get("connect_retries"))
+            .and_then(Json::as_u64)
+            .unwrap_or(0);
+        let mut attempt = 0;
+        let (conn, database) = loop {
+            match open_connection(path.as_deref()) {
+                Ok(opened) => break opened,
+                Err(_) if attempt < retries => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let setup = setup_sql(target)?;
         if !setup.is_empty() {
             conn.execute_batch(&setup).map_err(|e| {
