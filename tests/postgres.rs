@@ -657,3 +657,34 @@ fn microbatch_models_build_batch_by_batch_on_postgres() {
         vec!["1", "2", "3"]
     );
 }
+
+/// PostgreSQL's quoted names differ by case: "Orders" and "orders" are two
+/// relations, and rebuilding one leaves the other alone.
+#[test]
+fn names_that_differ_only_by_case_stay_apart() {
+    let Some(mut pg) = server("case") else {
+        return;
+    };
+    let p = pg.project(&[
+        (
+            "models/Orders.sql",
+            "{{ config(materialized='table') }}\nselect 'upper' as v",
+        ),
+        (
+            "models/orders_lower.sql",
+            "{{ config(materialized='table', alias='orders') }}\nselect 'lower' as v",
+        ),
+    ]);
+    for _ in 0..2 {
+        p.ok(&["run"]);
+    }
+    let s = pg.schema.clone();
+    assert_eq!(
+        pg.column(&format!("select v from {s}.\"Orders\"")),
+        vec!["upper"]
+    );
+    assert_eq!(
+        pg.column(&format!("select v from {s}.orders")),
+        vec!["lower"]
+    );
+}

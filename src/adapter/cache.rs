@@ -11,17 +11,37 @@ type SchemaKey = (String, String);
 
 #[derive(Default)]
 pub struct RelationCache {
-    /// (database, schema) lowercased → identifier lowercased → relation.
+    /// (database, schema) → identifier → relation, names as the database
+    /// compares them.
     schemas: Mutex<HashMap<SchemaKey, HashMap<String, RelationInfo>>>,
-}
-
-fn key(database: &str, schema: &str) -> SchemaKey {
-    (database.to_lowercase(), schema.to_lowercase())
+    /// Names differ only by case (PostgreSQL's quoted names); DuckDB's do not.
+    case_sensitive: bool,
 }
 
 impl RelationCache {
+    /// A cache for DuckDB-like databases, whose names ignore case.
     pub fn new() -> RelationCache {
         RelationCache::default()
+    }
+
+    /// A cache comparing names as `adapter` does.
+    pub fn for_adapter(adapter: &dyn crate::adapter::Adapter) -> RelationCache {
+        RelationCache {
+            case_sensitive: !adapter.case_insensitive(),
+            ..RelationCache::default()
+        }
+    }
+
+    fn name(&self, s: &str) -> String {
+        if self.case_sensitive {
+            s.to_string()
+        } else {
+            s.to_lowercase()
+        }
+    }
+
+    fn key(&self, database: &str, schema: &str) -> SchemaKey {
+        (self.name(database), self.name(schema))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SchemaKey, HashMap<String, RelationInfo>>> {
@@ -36,16 +56,16 @@ impl RelationCache {
         schema: &str,
         identifier: &str,
     ) -> DbResult<Option<RelationInfo>> {
-        let k = key(database, schema);
+        let k = self.key(database, schema);
         if let Some(rels) = self.lock().get(&k) {
-            return Ok(rels.get(&identifier.to_lowercase()).cloned());
+            return Ok(rels.get(&self.name(identifier)).cloned());
         }
         let listed = conn.list_relations(database, schema)?;
         let mut map = HashMap::new();
         for r in listed {
-            map.insert(r.identifier.to_lowercase(), r);
+            map.insert(self.name(&r.identifier), r);
         }
-        let found = map.get(&identifier.to_lowercase()).cloned();
+        let found = map.get(&self.name(identifier)).cloned();
         self.lock().entry(k).or_insert(map);
         Ok(found)
     }
@@ -54,9 +74,9 @@ impl RelationCache {
     pub fn add(&self, database: &str, schema: &str, identifier: &str, kind: RelationKind) {
         let mut all = self.lock();
         // Only track schemas already listed: others are listed on first use.
-        if let Some(rels) = all.get_mut(&key(database, schema)) {
+        if let Some(rels) = all.get_mut(&self.key(database, schema)) {
             rels.insert(
-                identifier.to_lowercase(),
+                self.name(identifier),
                 RelationInfo {
                     database: database.to_string(),
                     schema: schema.to_string(),
@@ -68,24 +88,29 @@ impl RelationCache {
     }
 
     pub fn remove(&self, database: &str, schema: &str, identifier: &str) {
-        if let Some(rels) = self.lock().get_mut(&key(database, schema)) {
-            rels.remove(&identifier.to_lowercase());
+        let (k, name) = (self.key(database, schema), self.name(identifier));
+        if let Some(rels) = self.lock().get_mut(&k) {
+            rels.remove(&name);
         }
     }
 
     pub fn rename(&self, from: &RelationInfo, to_identifier: &str) {
+        let (k, from_name, to_name) = (
+            self.key(&from.database, &from.schema),
+            self.name(&from.identifier),
+            self.name(to_identifier),
+        );
         let mut all = self.lock();
-        if let Some(rels) = all.get_mut(&key(&from.database, &from.schema)) {
-            let mut info = rels
-                .remove(&from.identifier.to_lowercase())
-                .unwrap_or_else(|| from.clone());
+        if let Some(rels) = all.get_mut(&k) {
+            let mut info = rels.remove(&from_name).unwrap_or_else(|| from.clone());
             info.identifier = to_identifier.to_string();
-            rels.insert(to_identifier.to_lowercase(), info);
+            rels.insert(to_name, info);
         }
     }
 
     /// Forgets a schema (it was dropped, or changed outside kiln's view).
     pub fn forget_schema(&self, database: &str, schema: &str) {
-        self.lock().remove(&key(database, schema));
+        let k = self.key(database, schema);
+        self.lock().remove(&k);
     }
 }

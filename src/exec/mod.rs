@@ -66,7 +66,9 @@ pub fn open_adapter(session: &Session) -> Result<Arc<dyn Adapter>> {
 /// One connection to the profile's database, for commands that run a
 /// query or a macro rather than nodes (show, run-operation).
 pub fn open_db(session: &Session) -> Result<Db> {
-    db_for(&open_adapter(session)?, &Arc::new(RelationCache::new()))
+    let adapter = open_adapter(session)?;
+    let cache = Arc::new(RelationCache::for_adapter(adapter.as_ref()));
+    db_for(&adapter, &cache)
 }
 
 fn db_for(adapter: &Arc<dyn Adapter>, cache: &Arc<RelationCache>) -> Result<Db> {
@@ -85,7 +87,7 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     cancel::reset();
     cancel::install_handler();
     let adapter = open_adapter(session)?;
-    let cache = Arc::new(RelationCache::new());
+    let cache = Arc::new(RelationCache::for_adapter(adapter.as_ref()));
     let main = db_for(&adapter, &cache)?;
     let compiler = Compiler::new(session.manifest.clone(), session.jinja.clone())
         .defer_to(opts.deferred.clone());

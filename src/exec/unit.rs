@@ -464,7 +464,7 @@ fn execute(rc: &RunContext, node: &Node, warehouse: &Db) -> Outcome {
     let db = Db {
         adapter: adapter.clone(),
         conn: Arc::new(Mutex::new(conn)),
-        cache: Arc::new(RelationCache::new()),
+        cache: Arc::new(RelationCache::for_adapter(adapter.as_ref())),
     };
     let this = match &this_table {
         Some(t) => Relation::bare(t),

@@ -226,6 +226,12 @@ pub fn use_postgres_relations(on: bool) {
     POSTGRES_RELATIONS.store(on, Ordering::Relaxed);
 }
 
+/// Does the warehouse compare relation names without case (DuckDB), or
+/// are quoted names distinct by case (PostgreSQL)?
+pub fn names_ignore_case() -> bool {
+    !POSTGRES_RELATIONS.load(Ordering::Relaxed)
+}
+
 /// `--empty` on PostgreSQL: where the query gives a limited relation an
 /// alias of its own (`{{ ref('x') }} as x`), kiln's alias is dropped, so
 /// the SQL stays valid (dbt-postgres fails on such models).

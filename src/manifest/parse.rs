@@ -1273,7 +1273,12 @@ fn duplicate_error(node: &Node, prev: &Node) -> Error {
 fn check_duplicate_relations(manifest: &Manifest) -> Result<()> {
     let mut seen: HashMap<String, &Node> = HashMap::new();
     for node in manifest.nodes.values().filter(|n| n.is_relational()) {
-        let rel = node.relation().rendered().to_lowercase();
+        let rel = node.relation().rendered();
+        let rel = if crate::jinja::relation::names_ignore_case() {
+            rel.to_lowercase()
+        } else {
+            rel
+        };
         if let Some(prev) = seen.insert(rel.clone(), node) {
             return Err(Error::new(format!(
                 "{} and {} would both build {rel}",
