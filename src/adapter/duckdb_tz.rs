@@ -149,12 +149,14 @@ fn diff(part: &str, a: i64, b: i64) -> Result<i64, Failure> {
     })
 }
 
-/// Runs `f` on each row of a chunk whose output is i64 (timestamps, counts);
-/// a NULL input gives a NULL output.
-fn each_row(
+/// Runs `f` on each row of a chunk, writing one value of T per row (i64 for
+/// timestamps and counts, an interval for differences); a NULL input gives a
+/// NULL output.
+fn each_row<T: Copy>(
     input: &mut DataChunkHandle,
     output: &mut dyn WritableVector,
-    f: impl Fn(usize) -> Result<i64, Failure>,
+    null_value: T,
+    f: impl Fn(usize) -> Result<T, Failure>,
 ) -> Result<(), Failure> {
     let n = input.len();
     let columns = input.num_columns();
@@ -164,10 +166,11 @@ fn each_row(
     let mut out = output.flat_vector();
     let mut values = Vec::with_capacity(n);
     for (row, null) in nulls.iter().enumerate() {
-        values.push(if *null { 0 } else { f(row)? });
+        values.push(if *null { null_value } else { f(row)? });
     }
-    // SAFETY: the output vector holds `n` i64 slots (TIMESTAMPTZ or BIGINT).
-    unsafe { out.as_mut_slice_with_len::<i64>(n).copy_from_slice(&values) };
+    // SAFETY: each function's signature gives its output vector `n` slots
+    // of T (i64 for TIMESTAMPTZ and BIGINT, duckdb_interval for INTERVAL).
+    unsafe { out.as_mut_slice_with_len::<T>(n).copy_from_slice(&values) };
     for (row, null) in nulls.iter().enumerate() {
         if *null {
             out.set_null(row);
@@ -203,10 +206,10 @@ impl VScalar for Plus {
         let first_is_interval = input.flat_vector(0).logical_type().id() == LogicalTypeId::Interval;
         if first_is_interval {
             let (iv, ts) = (column!(input, 0, duckdb_interval), column!(input, 1, i64));
-            each_row(input, output, |r| add_interval(ts[r], iv[r], 1))
+            each_row(input, output, 0, |r| add_interval(ts[r], iv[r], 1))
         } else {
             let (ts, iv) = (column!(input, 0, i64), column!(input, 1, duckdb_interval));
-            each_row(input, output, |r| add_interval(ts[r], iv[r], 1))
+            each_row(input, output, 0, |r| add_interval(ts[r], iv[r], 1))
         }
     }
 
@@ -230,7 +233,7 @@ impl VScalar for Minus {
         output: &mut dyn WritableVector,
     ) -> Result<(), Failure> {
         let (ts, iv) = (column!(input, 0, i64), column!(input, 1, duckdb_interval));
-        each_row(input, output, |r| add_interval(ts[r], iv[r], -1))
+        each_row(input, output, 0, |r| add_interval(ts[r], iv[r], -1))
     }
 
     fn signatures() -> Vec<ScalarFunctionSignature> {
@@ -250,31 +253,19 @@ impl VScalar for Between {
         output: &mut dyn WritableVector,
     ) -> Result<(), Failure> {
         let (a, b) = (column!(input, 0, i64), column!(input, 1, i64));
-        let n = input.len();
-        let mut out = output.flat_vector();
-        let values: Vec<duckdb_interval> = (0..n)
-            .map(|r| {
-                let d = a[r] - b[r];
-                duckdb_interval {
-                    months: 0,
-                    days: (d / 86_400_000_000) as i32,
-                    micros: d % 86_400_000_000,
-                }
-            })
-            .collect();
-        // SAFETY: the output is an INTERVAL vector of `n` rows.
-        unsafe {
-            out.as_mut_slice_with_len::<duckdb_interval>(n)
-                .copy_from_slice(&values)
+        let none = duckdb_interval {
+            months: 0,
+            days: 0,
+            micros: 0,
         };
-        for r in 0..n {
-            if input.flat_vector(0).row_is_null(r as u64)
-                || input.flat_vector(1).row_is_null(r as u64)
-            {
-                out.set_null(r);
-            }
-        }
-        Ok(())
+        each_row(input, output, none, |r| {
+            let d = a[r] - b[r];
+            Ok(duckdb_interval {
+                months: 0,
+                days: (d / 86_400_000_000) as i32,
+                micros: d % 86_400_000_000,
+            })
+        })
     }
 
     fn signatures() -> Vec<ScalarFunctionSignature> {
@@ -298,7 +289,7 @@ impl VScalar for Trunc {
         output: &mut dyn WritableVector,
     ) -> Result<(), Failure> {
         let (parts, ts) = (column!(input, 0, duckdb_string_t), column!(input, 1, i64));
-        each_row(input, output, |r| truncate(&text(&parts[r]), ts[r]))
+        each_row(input, output, 0, |r| truncate(&text(&parts[r]), ts[r]))
     }
 
     fn signatures() -> Vec<ScalarFunctionSignature> {
@@ -318,7 +309,7 @@ impl VScalar for Part {
         output: &mut dyn WritableVector,
     ) -> Result<(), Failure> {
         let (parts, ts) = (column!(input, 0, duckdb_string_t), column!(input, 1, i64));
-        each_row(input, output, |r| part_of(&text(&parts[r]), ts[r]))
+        each_row(input, output, 0, |r| part_of(&text(&parts[r]), ts[r]))
     }
 
     fn signatures() -> Vec<ScalarFunctionSignature> {
@@ -342,7 +333,7 @@ impl VScalar for Diff {
     ) -> Result<(), Failure> {
         let parts = column!(input, 0, duckdb_string_t);
         let (a, b) = (column!(input, 1, i64), column!(input, 2, i64));
-        each_row(input, output, |r| diff(&text(&parts[r]), a[r], b[r]))
+        each_row(input, output, 0, |r| diff(&text(&parts[r]), a[r], b[r]))
     }
 
     fn signatures() -> Vec<ScalarFunctionSignature> {
@@ -365,7 +356,7 @@ impl VScalar for NamedPart {
         output: &mut dyn WritableVector,
     ) -> Result<(), Failure> {
         let ts = column!(input, 0, i64);
-        each_row(input, output, |r| part_of(part, ts[r]))
+        each_row(input, output, 0, |r| part_of(part, ts[r]))
     }
 
     fn signatures() -> Vec<ScalarFunctionSignature> {
@@ -394,7 +385,7 @@ impl VScalar for AtZone {
     ) -> Result<(), Failure> {
         let to_instant = input.flat_vector(1).logical_type().id() == LogicalTypeId::Timestamp;
         let (zones, ts) = (column!(input, 0, duckdb_string_t), column!(input, 1, i64));
-        each_row(input, output, |r| {
+        each_row(input, output, 0, |r| {
             let mut name = zones[r];
             let zone = zone_of(&DuckString::new(&mut name).as_str())?;
             let micros = ts[r];
@@ -592,6 +583,23 @@ mod tests {
 
     fn micros(s: &str) -> i64 {
         to_micros(NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap())
+    }
+
+    #[test]
+    fn differences_of_timestamps_with_time_zone_are_intervals() {
+        use crate::adapter::Adapter;
+        let adapter = crate::adapter::duckdb::DuckDbAdapter::in_memory().unwrap();
+        let mut conn = adapter.connect().unwrap();
+        let t = conn
+            .query("select now() - (now() - interval 2 day - interval 3 hour) as d, now() - cast(null as timestamptz) as n")
+            .unwrap();
+        assert_eq!(
+            t.rows[0],
+            vec![
+                crate::adapter::Cell::Other("0 months 2 days 10800000000 us".into()),
+                crate::adapter::Cell::Null
+            ]
+        );
     }
 
     #[test]
