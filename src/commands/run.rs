@@ -54,7 +54,7 @@ fn narrow(types: &[ResourceType], args: &RunArgs) -> Vec<ResourceType> {
 pub fn load_session(args: &RunArgs, which: &str) -> Result<Session> {
     let sample = match &args.sample {
         Some(spec) => {
-            let (start, end) = crate::project::sample::window(spec, chrono::Utc::now())?;
+            let (start, end) = crate::project::event_time::window(spec, chrono::Utc::now())?;
             json!({"start": start, "end": end})
         }
         None => serde_json::Value::Null,
@@ -67,11 +67,11 @@ pub fn load_session(args: &RunArgs, which: &str) -> Result<Session> {
     ] {
         event_times.push(match value {
             Some(text) => {
-                let t = crate::exec::microbatch::parse_time(text).ok_or_else(|| {
+                let t = crate::project::event_time::parse_time(text).ok_or_else(|| {
                     crate::error::Error::new(format!("{flag} '{text}' is not a date or time"))
                         .note("write it as 2024-01-01 or 2024-01-01 06:00:00 (UTC)")
                 })?;
-                json!(t.format("%Y-%m-%d %H:%M:%S").to_string())
+                json!(crate::project::event_time::format_time(t))
             }
             None => serde_json::Value::Null,
         });

@@ -8,8 +8,7 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Tim
 use serde_json::{json, Value as Json};
 
 use crate::manifest::Node;
-
-const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+use crate::project::event_time::{format_time, parse_time};
 
 /// One batch: its id (dbt's: the start, compact) and its window [start, end).
 #[derive(Debug, Clone, PartialEq)]
@@ -24,16 +23,13 @@ impl Batch {
     pub fn to_json(&self) -> Json {
         json!({
             "id": self.id,
-            "event_time_start": self.start.format(FORMAT).to_string(),
-            "event_time_end": self.end.format(FORMAT).to_string(),
+            "event_time_start": format_time(self.start),
+            "event_time_end": format_time(self.end),
         })
     }
 
     pub fn window(&self) -> Json {
-        json!([
-            self.start.format(FORMAT).to_string(),
-            self.end.format(FORMAT).to_string()
-        ])
+        json!([format_time(self.start), format_time(self.end)])
     }
 }
 
@@ -88,19 +84,6 @@ fn step(t: NaiveDateTime, size: Size, n: i64) -> Option<NaiveDateTime> {
             }
         }
     }
-}
-
-pub fn parse_time(text: &str) -> Option<NaiveDateTime> {
-    let t = text.trim();
-    NaiveDateTime::parse_from_str(t, FORMAT)
-        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
-        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M"))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
 }
 
 /// What decides the batches of one run.

@@ -394,7 +394,8 @@ fn run_batches(
     mut result: NodeResult,
     started: Instant,
 ) -> (NodeResult, Option<Compiled>) {
-    use crate::exec::microbatch::{batches, parse_time, Plan};
+    use crate::exec::microbatch::{batches, Plan};
+    use crate::project::event_time::parse_time;
     let flags = &rc.compiler.jinja.flags;
     let flag = |k: &str| flags.get_attr(k).ok().filter(|v| v.is_true());
     let time = |k: &str| flag(k).and_then(|v| v.as_str().and_then(parse_time));

@@ -4,10 +4,10 @@
 
 pub mod config;
 pub mod dbt_project;
+pub mod event_time;
 pub mod files;
 pub mod profiles;
 pub mod properties;
-pub mod sample;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,19 @@
-//! `--sample` (dbt 1.10): the window of event time that refs and sources
-//! with an `event_time` are limited to. Either relative, `"3 days"` (up to
-//! now), or absolute, `"{'start': '2024-07-01', 'end': '2024-07-08 18:00:00'}"`.
+//! Event time as kiln reads and writes it (UTC, `YYYY-MM-DD HH:MM:SS`):
+//! `--event-time-start/-end`, microbatch `begin`, and the `--sample`
+//! window (dbt 1.10) that refs and sources with an `event_time` are
+//! limited to: relative, `"3 days"` (up to now), or absolute,
+//! `"{'start': '2024-07-01', 'end': '2024-07-08 18:00:00'}"`.
 
 use chrono::{DateTime, Duration, Months, NaiveDate, NaiveDateTime, Utc};
 
 use crate::error::{Error, Result};
 
 const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// An event time as SQL literals and templates get it.
+pub fn format_time(t: NaiveDateTime) -> String {
+    t.format(FORMAT).to_string()
+}
 
 /// (start, end) as `YYYY-MM-DD HH:MM:SS` in UTC.
 pub fn window(spec: &str, now: DateTime<Utc>) -> Result<(String, String)> {
@@ -59,16 +66,15 @@ pub fn window(spec: &str, now: DateTime<Utc>) -> Result<(String, String)> {
             ))
         }
     };
-    Ok((
-        start.format(FORMAT).to_string(),
-        end.format(FORMAT).to_string(),
-    ))
+    Ok((format_time(start), format_time(end)))
 }
 
-fn parse_time(text: &str) -> Option<NaiveDateTime> {
+/// A date or a time (`2024-01-01`, `2024-01-01 06:00[:00]`, ISO `T`).
+pub fn parse_time(text: &str) -> Option<NaiveDateTime> {
     let t = text.trim();
     NaiveDateTime::parse_from_str(t, FORMAT)
         .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M"))
         .ok()
         .or_else(|| {
             NaiveDate::parse_from_str(t, "%Y-%m-%d")
