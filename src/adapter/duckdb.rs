@@ -434,6 +434,19 @@ impl Connection for DuckDbConnection {
         })
     }
 
+    /// DuckDB's own type names, decimal widths included.
+    fn query_columns(&mut self, sql: &str) -> DbResult<Vec<Column>> {
+        Ok(self
+            .query(&format!("describe select * from (\n{sql}\n) as dbt_sbq"))?
+            .rows
+            .iter()
+            .map(|r| Column {
+                name: r[0].to_string(),
+                data_type: r[1].to_string(),
+            })
+            .collect())
+    }
+
     fn describe_relation(
         &mut self,
         database: &str,

@@ -153,6 +153,14 @@ pub trait Connection: Send {
     /// Runs a query and returns its rows.
     fn query(&mut self, sql: &str) -> DbResult<Table>;
 
+    /// The columns (names and types) a query returns, without running it
+    /// for its rows.
+    fn query_columns(&mut self, sql: &str) -> DbResult<Vec<Column>> {
+        Ok(self
+            .query(&format!("select * from (\n{sql}\n) as dbt_sbq limit 0"))?
+            .columns)
+    }
+
     /// The relation and its columns, if it exists.
     fn describe_relation(
         &mut self,

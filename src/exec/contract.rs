@@ -19,28 +19,12 @@ pub fn enforced(node: &Node) -> bool {
 pub fn check(db: &Db, node: &Node, sql: &str) -> Result<(), String> {
     let duckdb = db.adapter.adapter_type() == "duckdb";
     let mut conn = db.conn();
-    let actual: Vec<(String, String)> = if duckdb {
-        conn.query(&format!(
-            "describe select * from (\n{sql}\n) as __kiln_contract"
-        ))
-        .map(|t| {
-            t.rows
-                .iter()
-                .map(|r| (r[0].to_string(), r[1].to_string()))
-                .collect()
-        })
-    } else {
-        conn.query(&format!(
-            "select * from (\n{sql}\n) as __kiln_contract limit 0"
-        ))
-        .map(|t| {
-            t.columns
-                .into_iter()
-                .map(|c| (c.name, c.data_type))
-                .collect()
-        })
-    }
-    .map_err(|e| format!("could not read the columns of the model's query: {e}"))?;
+    let actual: Vec<(String, String)> = conn
+        .query_columns(sql)
+        .map_err(|e| format!("could not read the columns of the model's query: {e}"))?
+        .into_iter()
+        .map(|c| (c.name, c.data_type))
+        .collect();
     let declared: Vec<(&str, Option<&str>)> = node
         .columns
         .values()

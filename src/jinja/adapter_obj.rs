@@ -167,24 +167,7 @@ pub fn adapter_method(
             let Some(db) = db else {
                 return Ok(List::new_value(Vec::new()));
             };
-            let columns: Vec<Column> = if db.adapter.adapter_type() == "duckdb" {
-                // DuckDB's own names, with decimal widths.
-                db.conn()
-                    .query(&format!("describe ({sql})"))
-                    .map_err(db_error)?
-                    .rows
-                    .iter()
-                    .map(|r| Column {
-                        name: r[0].to_string(),
-                        data_type: r[1].to_string(),
-                    })
-                    .collect()
-            } else {
-                db.conn()
-                    .query(&format!("select * from ({sql}) as dbt_sbq limit 0"))
-                    .map_err(db_error)?
-                    .columns
-            };
+            let columns = db.conn().query_columns(&sql).map_err(db_error)?;
             Ok(columns_value(columns))
         }
         // dbt-duckdb's external materialization: where files go, and
