@@ -215,6 +215,7 @@ impl Adapter for PostgresAdapter {
         };
         Ok(Box::new(PostgresConnection {
             client,
+            database: self.config.get_dbname().unwrap_or_default().to_string(),
             tls: self.tls.clone(),
             in_tx: false,
             pending_begin: false,
@@ -232,6 +233,8 @@ impl Adapter for PostgresAdapter {
 
 pub struct PostgresConnection {
     client: Client,
+    /// The database it is connected to (relations report it).
+    database: String,
     tls: MakeRustlsConnect,
     in_tx: bool,
     /// `begin` is sent with the transaction's first statement, saving a
@@ -399,10 +402,9 @@ impl Connection for PostgresConnection {
                 data_type: r[1].clone().unwrap_or_default(),
             })
             .collect();
-        let database = self.current_database()?;
         Ok(Some((
             RelationInfo {
-                database,
+                database: self.database.clone(),
                 schema: schema.to_string(),
                 identifier: identifier.to_string(),
                 kind,
@@ -412,7 +414,7 @@ impl Connection for PostgresConnection {
     }
 
     fn list_relations(&mut self, _database: &str, schema: &str) -> DbResult<Vec<RelationInfo>> {
-        let database = self.current_database()?;
+        let database = self.database.clone();
         Ok(self
             .text_rows(
                 "select c.relname::text, c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
@@ -513,14 +515,6 @@ impl PostgresConnection {
             .simple_query(verb)
             .map(|_| ())
             .map_err(|e| db_err(&e, verb))
-    }
-
-    fn current_database(&mut self) -> DbResult<String> {
-        Ok(self
-            .text_rows("select current_database()::text", &[])?
-            .first()
-            .and_then(|r| r[0].clone())
-            .unwrap_or_default())
     }
 }
 
