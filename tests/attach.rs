@@ -48,7 +48,8 @@ fn an_attached_file_is_read_by_a_source_and_written_by_a_model() {
 /// dbt-duckdb's `secrets:` become CREATE SECRET statements; their values
 /// never reach the output or target/, even when DuckDB refuses one (here
 /// the s3 type needs the httpfs extension, which cannot be fetched offline,
-/// or is fetched and then the run goes on).
+/// or is fetched and then the run goes on). What templates see is pinned by
+/// a unit test in project/profiles.rs.
 #[test]
 fn secret_values_stay_out_of_output_and_artifacts() {
     let p = run_project(&[

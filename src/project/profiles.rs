@@ -321,6 +321,16 @@ mod tests {
     }
 
     #[test]
+    fn templates_see_only_the_names_and_types_of_secrets() {
+        let t = target("shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      secrets:\n        - {type: s3, name: lake, key_id: AKIAKILN, secret: very-secret}\n", None).unwrap();
+        let json = t.to_jinja_json();
+        assert_eq!(json["secrets"], serde_json::json!([{"type": "s3", "name": "lake"}]));
+        assert!(!json.to_string().contains("very-secret"));
+        // The adapter still has the values, to create the secret.
+        assert_eq!(t.fields["secrets"][0]["secret"], "very-secret");
+    }
+
+    #[test]
     fn env_var_renders_with_as_number() {
         std::env::set_var("KILN_TEST_THREADS", "3");
         let t = target("shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      threads: \"{{ env_var('KILN_TEST_THREADS') | as_number }}\"\n", None).unwrap();
