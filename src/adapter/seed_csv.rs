@@ -31,6 +31,51 @@ fn err(e: impl std::fmt::Display) -> DbError {
     DbError::new(e.to_string())
 }
 
+type Key = (std::path::PathBuf, String, Vec<String>);
+
+/// Files read for their columns, kept for the load that follows (a seed's
+/// materialization asks for the columns, creates the table, then loads), so
+/// each file is parsed once.
+static READ: std::sync::Mutex<Vec<(Key, std::sync::Arc<SeedRows>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn key(path: &Path, delimiter: &str, text_columns: &[String]) -> Key {
+    (
+        path.to_path_buf(),
+        delimiter.to_string(),
+        text_columns.to_vec(),
+    )
+}
+
+/// The columns of `path` (see `read`); its rows wait for `take_rows`.
+pub fn columns(path: &Path, delimiter: &str, text_columns: &[String]) -> DbResult<Vec<SeedColumn>> {
+    let seed = std::sync::Arc::new(read(path, delimiter, text_columns)?);
+    let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
+    let k = key(path, delimiter, text_columns);
+    read.retain(|(other, _)| *other != k);
+    read.push((k, seed.clone()));
+    Ok(seed.columns.clone())
+}
+
+/// `path` as `columns` read it, or read now.
+pub fn take_rows(
+    path: &Path,
+    delimiter: &str,
+    text_columns: &[String],
+) -> DbResult<std::sync::Arc<SeedRows>> {
+    let k = key(path, delimiter, text_columns);
+    let kept = {
+        let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
+        read.iter()
+            .position(|(other, _)| *other == k)
+            .map(|i| read.swap_remove(i).1)
+    };
+    match kept {
+        Some(seed) => Ok(seed),
+        None => Ok(std::sync::Arc::new(read(path, delimiter, text_columns)?)),
+    }
+}
+
 /// Reads `path`: `text_columns` (those with configured types) stay text, so
 /// leading zeros and the configured cast survive.
 pub fn read(path: &Path, delimiter: &str, text_columns: &[String]) -> DbResult<SeedRows> {
@@ -153,5 +198,24 @@ mod tests {
             "{first}"
         );
         assert!(first.contains("\"a, b\""), "{first}");
+    }
+
+    #[test]
+    fn the_load_reuses_the_read_that_gave_the_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("once.csv");
+        std::fs::write(&path, "id\n1\n").unwrap();
+        let cols = columns(&path, ",", &[]).unwrap();
+        // The file changes after the columns were read: the load still
+        // sends the rows that were read then (no second parse).
+        std::fs::write(&path, "id\n1\n2\n").unwrap();
+        let rows = take_rows(&path, ",", &[]).unwrap();
+        assert_eq!(rows.columns, cols);
+        assert_eq!(String::from_utf8_lossy(&rows.csv), "1\n");
+        // Taken: a later load reads the file again.
+        assert_eq!(
+            String::from_utf8_lossy(&take_rows(&path, ",", &[]).unwrap().csv),
+            "1\n2\n"
+        );
     }
 }

@@ -220,20 +220,18 @@ pub fn adapter_method(
             let delimiter = text(&arg(pos, &kwargs, at + 2, "delimiter")?)
                 .filter(|d| !d.is_empty())
                 .unwrap_or_else(|| ",".into());
-            let seed = crate::adapter::seed_csv::read(
-                std::path::Path::new(&path),
-                &delimiter,
-                &text_columns,
-            )
-            .map_err(|e| {
+            let file = std::path::Path::new(&path);
+            let unreadable = |e: crate::adapter::DbError| {
                 Error::new(
                     ErrorKind::InvalidOperation,
                     format!("could not read seed file {path}: {e}"),
                 )
-            })?;
+            };
             if method == "seed_columns" {
+                let columns = crate::adapter::seed_csv::columns(file, &delimiter, &text_columns)
+                    .map_err(unreadable)?;
                 return Ok(crate::jinja::to_value(
-                    seed.columns
+                    columns
                         .iter()
                         .map(|c| serde_json::json!({"name": c.name, "kind": c.kind}))
                         .collect::<Vec<_>>(),
@@ -243,7 +241,9 @@ pub fn adapter_method(
             let Some(db) = db else {
                 return Err(no_database(method));
             };
-            let names: Vec<String> = seed.columns.into_iter().map(|c| c.name).collect();
+            let seed = crate::adapter::seed_csv::take_rows(file, &delimiter, &text_columns)
+                .map_err(unreadable)?;
+            let names: Vec<String> = seed.columns.iter().map(|c| c.name.clone()).collect();
             let rows = db
                 .conn()
                 .copy_csv(&relation.to_string(), &names, &seed.csv)

@@ -324,7 +324,10 @@ mod tests {
     fn templates_see_only_the_names_and_types_of_secrets() {
         let t = target("shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      secrets:\n        - {type: s3, name: lake, key_id: AKIAKILN, secret: very-secret}\n", None).unwrap();
         let json = t.to_jinja_json();
-        assert_eq!(json["secrets"], serde_json::json!([{"type": "s3", "name": "lake"}]));
+        assert_eq!(
+            json["secrets"],
+            serde_json::json!([{"type": "s3", "name": "lake"}])
+        );
         assert!(!json.to_string().contains("very-secret"));
         // The adapter still has the values, to create the secret.
         assert_eq!(t.fields["secrets"][0]["secret"], "very-secret");
