@@ -8,16 +8,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 venv=${1:-/tmp/kiln-dbt-venv}
-if [ ! -x "$venv/bin/dbt" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "dbt-core>=1.11,<1.12" "dbt-duckdb>=1.11,<1.12"
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp -r "$repo/tests/fixtures/lakehouse" "$work/p"
-cd "$work/p"
+. "$here/prepare.sh"
+prepare "$venv" "$repo/tests/fixtures/lakehouse" "dbt-duckdb>=1.11,<1.12"
 mkdir -p exports  # dbt-duckdb does not create external_root (kiln does)
-export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=False
 mkdir -p "$here/lakehouse"
 "$venv/bin/dbt" seed --profiles-dir . -q > /dev/null
 "$venv/bin/dbt" run --profiles-dir . -q --event-time-start 2024-01-01 --event-time-end 2024-01-04 > /dev/null

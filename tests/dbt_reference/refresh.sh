@@ -8,16 +8,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 venv=${1:-/tmp/kiln-dbt-venv}
-if [ ! -x "$venv/bin/dbt" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "dbt-core>=1.11,<1.12" "dbt-duckdb>=1.11,<1.12"
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp -r "$repo/example_project" "$work/p"
-cd "$work/p"
-rm -rf target *.duckdb *.duckdb.wal
-export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=False
+. "$here/prepare.sh"
+prepare "$venv" "$repo/example_project" "dbt-duckdb>=1.11,<1.12"
 "$venv/bin/dbt" --version | grep -m1 installed | sed "s/.*installed: */dbt-core /" > "$here/dbt_version.txt"
 "$venv/bin/dbt" parse --profiles-dir . -q > /dev/null
 # dbt's own manifest, as `--state` for kiln.

@@ -10,16 +10,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 venv=${1:-/tmp/kiln-dbt-postgres-venv}
-if [ ! -x "$venv/bin/dbt" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "dbt-core>=1.11,<1.12" "dbt-postgres"
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp -r "$repo/example_project" "$work/p"
-cd "$work/p"
-rm -rf target *.duckdb *.duckdb.wal
-export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=False
+. "$repo/tests/dbt_reference/prepare.sh"
+prepare "$venv" "$repo/example_project" "dbt-postgres"
 export KILN_PG_SCHEMA=dbt_parity
 "$venv/bin/python" -c '
 import psycopg2
