@@ -15,21 +15,13 @@
         {%- endif -%}
         {%- set statements = [] -%}
         {%- for privilege, had in current.items() -%}
-            {%- set wanted = postgres__grantee_list(grant_config.get(privilege)) -%}
-            {%- set gone = [] -%}
-            {%- for grantee in had if grantee | lower not in wanted | map('lower') | list -%}
-                {%- do gone.append(adapter.quote(grantee)) -%}
-            {%- endfor -%}
+            {%- set gone = postgres__grantees_missing(had, postgres__grantee_list(grant_config.get(privilege))) -%}
             {%- if gone -%}
                 {%- do statements.append('revoke ' ~ privilege ~ ' on ' ~ relation ~ ' from ' ~ gone | join(', ')) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- for privilege, grantees in grant_config.items() -%}
-            {%- set had = current.get(privilege | lower) or [] -%}
-            {%- set new = [] -%}
-            {%- for grantee in postgres__grantee_list(grantees) if grantee | lower not in had | map('lower') | list -%}
-                {%- do new.append(adapter.quote(grantee)) -%}
-            {%- endfor -%}
+            {%- set new = postgres__grantees_missing(postgres__grantee_list(grantees), current.get(privilege | lower) or []) -%}
             {%- if new -%}
                 {%- do statements.append('grant ' ~ privilege ~ ' on ' ~ relation ~ ' to ' ~ new | join(', ')) -%}
             {%- endif -%}
@@ -48,4 +40,15 @@
     {%- else -%}
         {{ return(grantees | list) }}
     {%- endif -%}
+{%- endmacro -%}
+
+{#- The grantees of `grantees` that `among` lacks (role names compare
+    without case), quoted. -#}
+{%- macro postgres__grantees_missing(grantees, among) -%}
+    {%- set known = among | map('lower') | list -%}
+    {%- set missing = [] -%}
+    {%- for grantee in grantees if grantee | lower not in known -%}
+        {%- do missing.append(adapter.quote(grantee)) -%}
+    {%- endfor -%}
+    {{ return(missing) }}
 {%- endmacro -%}
