@@ -109,7 +109,7 @@
 {% macro default__persist_docs(relation, model, for_relation, for_columns) -%}
     {%- if for_relation and config.persist_relation_docs() and model.description -%}
         {%- call statement('persist_relation_docs') -%}
-            comment on {{ (relation.type or 'table') | replace('_', ' ') }} {{ relation }} is '{{ model.description | replace("'", "''") }}'
+            comment on {{ relation_kind_sql(relation) }} {{ relation }} is '{{ model.description | replace("'", "''") }}'
         {%- endcall -%}
     {%- endif -%}
     {%- if for_columns and config.persist_column_docs() and model.columns -%}

@@ -22,13 +22,18 @@
     {%- endcall -%}
 {%- endmacro %}
 
+{#- A relation's kind as SQL says it: `table`, `view`, `materialized view`. -#}
+{%- macro relation_kind_sql(relation) -%}
+    {{- (relation.type or 'table') | replace('_', ' ') -}}
+{%- endmacro -%}
+
 {% macro drop_relation(relation) -%}
     {{ return(adapter.dispatch('drop_relation', 'dbt')(relation)) }}
 {%- endmacro %}
 
 {% macro default__drop_relation(relation) -%}
     {%- call statement('drop_relation') -%}
-        drop {{ relation.type or 'table' }} if exists {{ relation }} cascade
+        drop {{ relation_kind_sql(relation) }} if exists {{ relation }} cascade
     {%- endcall -%}
 {%- endmacro %}
 
@@ -48,7 +53,7 @@
 
 {% macro default__rename_relation(from_relation, to_relation) -%}
     {%- call statement('rename_relation') -%}
-        alter {{ from_relation.type or 'table' }} {{ from_relation }} rename to {{ adapter.quote(to_relation.identifier) }}
+        alter {{ relation_kind_sql(from_relation) }} {{ from_relation }} rename to {{ adapter.quote(to_relation.identifier) }}
     {%- endcall -%}
 {%- endmacro %}
 

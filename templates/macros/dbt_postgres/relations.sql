@@ -51,22 +51,6 @@
     )
 {%- endmacro %}
 
-{%- macro postgres__relation_kind(relation) -%}
-    {{- (relation.type or 'table') | replace('_', ' ') -}}
-{%- endmacro -%}
-
-{% macro postgres__drop_relation(relation) -%}
-    {%- call statement('drop_relation') -%}
-        drop {{ postgres__relation_kind(relation) }} if exists {{ relation }} cascade
-    {%- endcall -%}
-{%- endmacro %}
-
-{% macro postgres__rename_relation(from_relation, to_relation) -%}
-    {%- call statement('rename_relation') -%}
-        alter {{ postgres__relation_kind(from_relation) }} {{ from_relation }} rename to {{ adapter.quote(to_relation.identifier) }}
-    {%- endcall -%}
-{%- endmacro %}
-
 {% macro postgres__truncate_relation(relation) -%}
     {%- call statement('truncate_relation') -%}
         truncate table {{ relation }}
