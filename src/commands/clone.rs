@@ -3,8 +3,6 @@
 //! start from production without copying data. Relations the target
 //! already has are kept, unless --full-refresh.
 
-use std::collections::BTreeSet;
-
 use crate::cli::RunArgs;
 use crate::commands::Session;
 use crate::error::{Error, Result};
@@ -23,36 +21,26 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     ];
     let ids = session.select(&args.selection, &types)?;
     let db = crate::exec::open_db(&session)?;
-    let mut conn = db.conn();
-    let mut schemas = BTreeSet::new();
-    let (mut cloned, mut kept) = (0, 0);
+    // The nodes to clone, with the relation each one clones.
+    let mut clones = Vec::new();
     for id in &ids {
         let node = &session.manifest.nodes[id];
         let Some(from) = state.relation_of(id) else {
             continue;
         };
-        if node.is_ephemeral() {
+        if node.is_ephemeral() || from.rendered() == node.relation().rendered() {
             continue;
         }
+        clones.push((&**node, from));
+    }
+    // Schemas as a run creates them (the warehouse's create_schema macro).
+    let compiler = crate::compile::Compiler::new(session.manifest.clone(), session.jinja.clone());
+    let nodes: Vec<&crate::manifest::Node> = clones.iter().map(|(n, _)| *n).collect();
+    crate::exec::create_schemas(&compiler, &db, &nodes)?;
+    let mut conn = db.conn();
+    let (mut cloned, mut kept) = (0, 0);
+    for (node, from) in clones {
         let to = node.relation();
-        if from.rendered() == to.rendered() {
-            continue;
-        }
-        if schemas.insert((node.database.clone(), node.schema.clone())) {
-            // PostgreSQL names a schema without its database.
-            let schema_sql = if db.adapter.adapter_type() == "postgres" {
-                crate::jinja::relation::quote_identifier(&node.schema)
-            } else {
-                crate::jinja::relation::Relation::new(&node.database, &node.schema, "").rendered()
-            };
-            conn.execute(&format!("create schema if not exists {schema_sql}"))
-                .map_err(|e| {
-                    Error::new(format!(
-                        "could not create schema {}.{}: {e}",
-                        node.database, node.schema
-                    ))
-                })?;
-        }
         let exists = conn
             .describe_relation(&node.database, &node.schema, &node.alias)
             .map_err(|e| Error::new(e.to_string()))?

@@ -408,7 +408,7 @@ fn stores_failures(n: &Node, flag: bool) -> bool {
 
 /// Creates every schema the run writes to, once, before any node runs (so
 /// parallel workers never race to create the same schema).
-fn create_schemas(compiler: &Compiler, db: &Db, nodes: &[&Node]) -> Result<()> {
+pub fn create_schemas(compiler: &Compiler, db: &Db, nodes: &[&Node]) -> Result<()> {
     let schemas: BTreeSet<(String, String)> = nodes
         .iter()
         .filter(|n| {
