@@ -18,6 +18,7 @@ use crate::adapter::{
     Table,
 };
 use crate::error::{Error, Location, Result};
+use crate::jinja::relation::quote_identifier;
 use crate::project::Target;
 
 pub struct PostgresAdapter {
@@ -90,7 +91,7 @@ impl PostgresAdapter {
         config.ssl_mode(tls.mode);
         let mut session_setup = String::new();
         if let Some(role) = field_text(target, "role") {
-            session_setup.push_str(&format!("set role {};\n", quote(&role)));
+            session_setup.push_str(&format!("set role {};\n", quote_identifier(&role)));
         }
         if let Some(path) = field_text(target, "search_path") {
             session_setup.push_str(&format!("set search_path to {path};\n"));
@@ -138,10 +139,6 @@ impl PostgresAdapter {
             .map(ToString::to_string)
             .unwrap_or_default())
     }
-}
-
-fn quote(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
 /// The innermost cause of a client error: "connection refused", "password
@@ -491,7 +488,7 @@ impl Connection for PostgresConnection {
                 .simple_query("begin")
                 .map_err(|e| db_err(&e, "begin"))?;
         }
-        let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+        let cols: Vec<String> = columns.iter().map(|c| quote_identifier(c)).collect();
         let sql = format!(
             "copy {table} ({}) from stdin with (format csv)",
             cols.join(", ")
