@@ -9,8 +9,8 @@ use duckdb::types::{TimeUnit, Value as DuckValue};
 use serde_json::Value as Json;
 
 use crate::adapter::{
-    Adapter, Cell, Column, Connection, DbError, DbResult, RelationInfo, RelationKind, Response,
-    Table,
+    sql_literal, Adapter, Cell, Column, Connection, DbError, DbResult, RelationInfo, RelationKind,
+    Response, Table,
 };
 use crate::error::{Error, Result};
 use crate::project::Target;
@@ -45,10 +45,6 @@ fn db_err(e: duckdb::Error) -> DbError {
         message,
         interrupted,
     }
-}
-
-fn sql_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 impl DuckDbAdapter {

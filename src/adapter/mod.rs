@@ -18,6 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use cache::RelationCache;
 
+/// A string as an SQL literal: `'it''s'`.
+pub fn sql_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// What a statement did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Response {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::adapter::{DbError, DbResult};
+use crate::adapter::{sql_literal, DbError, DbResult};
 
 /// A seed column: its name and the kind of values detected in it, in
 /// dbt's (agate's) words: integer, bigint, float, boolean, date, datetime,
@@ -21,10 +21,6 @@ pub struct SeedColumn {
 pub struct SeedRows {
     pub columns: Vec<SeedColumn>,
     pub csv: Vec<u8>,
-}
-
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn err(e: impl std::fmt::Display) -> DbError {
@@ -82,13 +78,13 @@ pub fn read(path: &Path, delimiter: &str, text_columns: &[String]) -> DbResult<S
     let conn = duckdb::Connection::open_in_memory().map_err(err)?;
     let types: Vec<String> = text_columns
         .iter()
-        .map(|c| format!("{}: 'VARCHAR'", literal(c)))
+        .map(|c| format!("{}: 'VARCHAR'", sql_literal(c)))
         .collect();
     // The types dbt's CSV reader (agate) can give: it has no TIME.
     let reader = format!(
         "read_csv({}, header = true, delim = {}, auto_type_candidates = ['BOOLEAN', 'BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE', 'VARCHAR']{})",
-        literal(&path.to_string_lossy()),
-        literal(delimiter),
+        sql_literal(&path.to_string_lossy()),
+        sql_literal(delimiter),
         if types.is_empty() {
             String::new()
         } else {
@@ -151,7 +147,7 @@ pub fn read(path: &Path, delimiter: &str, text_columns: &[String]) -> DbResult<S
     let out = dir.path().join("rows.csv");
     conn.execute_batch(&format!(
         "copy seed to {} (header false)",
-        literal(&out.to_string_lossy())
+        sql_literal(&out.to_string_lossy())
     ))
     .map_err(err)?;
     let csv = std::fs::read(&out).map_err(err)?;

@@ -15,7 +15,7 @@ use minijinja::Value;
 use serde_json::Value as Json;
 
 use crate::adapter::duckdb::DuckDbAdapter;
-use crate::adapter::{Adapter, Connection, Db, RelationCache};
+use crate::adapter::{sql_literal, Adapter, Connection, Db, RelationCache};
 use crate::exec::node::RunContext;
 use crate::exec::result::{NodeResult, Status, Timing};
 use crate::jinja::context::NodeScope;
@@ -110,7 +110,7 @@ fn literal(v: &Json) -> String {
         Json::Bool(b) => b.to_string(),
         Json::Number(n) => n.to_string(),
         Json::String(s) => date_or_text(s),
-        other => quote_text(&other.to_string()),
+        other => sql_literal(&other.to_string()),
     }
 }
 
@@ -133,16 +133,12 @@ fn csv_literal(s: &str) -> String {
 fn date_or_text(s: &str) -> String {
     let t = s.trim();
     if crate::regex!(r"^\d{4}-\d{2}-\d{2}$").is_match(t) {
-        return format!("DATE {}", quote_text(s));
+        return format!("DATE {}", sql_literal(s));
     }
     if crate::regex!(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$").is_match(t) {
-        return format!("TIMESTAMP {}", quote_text(s));
+        return format!("TIMESTAMP {}", sql_literal(s));
     }
-    quote_text(s)
-}
-
-fn quote_text(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    sql_literal(s)
 }
 
 /// One fixture value cast to a column's type (from the relation it stands
@@ -155,10 +151,10 @@ fn typed_literal(v: &Json, from_csv: bool, ty: &str) -> String {
         {
             "NULL".into()
         }
-        Json::String(s) => quote_text(s),
+        Json::String(s) => sql_literal(s),
         Json::Bool(b) => b.to_string(),
         Json::Number(n) => n.to_string(),
-        other => quote_text(&other.to_string()),
+        other => sql_literal(&other.to_string()),
     };
     format!("cast({raw} as {ty})")
 }
@@ -543,8 +539,8 @@ fn read_seed(seed: &Node, path: &Path) -> String {
                 .map(|(k, v)| {
                     format!(
                         "{}: {}",
-                        quote_text(k),
-                        quote_text(v.as_str().unwrap_or("varchar"))
+                        sql_literal(k),
+                        sql_literal(v.as_str().unwrap_or("varchar"))
                     )
                 })
                 .collect()
@@ -557,8 +553,8 @@ fn read_seed(seed: &Node, path: &Path) -> String {
     };
     format!(
         "read_csv({}, header = true, delim = {}{types})",
-        quote_text(&path.to_string_lossy()),
-        quote_text(delimiter)
+        sql_literal(&path.to_string_lossy()),
+        sql_literal(delimiter)
     )
 }
 
