@@ -12,6 +12,7 @@ pub mod files;
 pub mod postgres;
 pub mod postgres_tls;
 pub mod seed_csv;
+pub mod spark;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
