@@ -203,6 +203,7 @@ pub trait Connection: Send {
 pub fn open(target: &crate::project::Target) -> crate::error::Result<Arc<dyn Adapter>> {
     Ok(match target.adapter_type.as_str() {
         "postgres" => Arc::new(postgres::PostgresAdapter::open(target)?),
+        "spark" => Arc::new(spark::SparkAdapter::open(target)?),
         _ => Arc::new(duckdb::DuckDbAdapter::open(target)?),
     })
 }
@@ -211,6 +212,7 @@ pub fn open(target: &crate::project::Target) -> crate::error::Result<Arc<dyn Ada
 pub fn check_connection(target: &crate::project::Target) -> crate::error::Result<String> {
     match target.adapter_type.as_str() {
         "postgres" => postgres::check_connection(target),
+        "spark" => spark::check_connection(target),
         _ => duckdb::check_connection(target),
     }
 }

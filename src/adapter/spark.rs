@@ -1,5 +1,4 @@
-//! Spark over Spark Connect (WORK IN PROGRESS, not wired to `adapter::open`
-//! yet): a thin gRPC client on the generated Spark Connect protocol. SQL
+//! Spark over Spark Connect (work in progress): a thin gRPC client on the generated Spark Connect protocol. SQL
 //! runs as a `SqlCommand` (statements) or a `SQL` relation (queries, whose
 //! rows arrive as Arrow IPC batches, decoded with DuckDB's arrow). Each
 //! worker has its own session, since temporary views and SET are
@@ -472,4 +471,24 @@ mod tests {
             vec!["create table a as select ';' as x", "insert into a values ('b;')"]
         );
     }
+}
+
+/// Connects with the target's profile and asks the server's version.
+pub fn check_connection(target: &Target) -> Result<String> {
+    let adapter = SparkAdapter::open(target)?;
+    let mut conn = adapter
+        .connect()
+        .map_err(|e| Error::new(format!("could not open a Spark session: {e}")))?;
+    let version = conn
+        .query("select version()")
+        .map_err(|e| Error::new(format!("Spark did not answer a query: {e}")))?
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    Ok(format!(
+        "Spark {version} at {}:{} (Spark Connect)",
+        adapter.endpoint.host, adapter.endpoint.port
+    ))
 }
