@@ -7,7 +7,7 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use apache_spark_connect_proto as sc;
+use spark_connect_proto as sc;
 use duckdb::arrow::array::{Array, ArrayRef, AsArray};
 use duckdb::arrow::datatypes::{DataType, Int16Type, Int32Type, Int64Type, Int8Type};
 use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -120,12 +120,16 @@ impl Adapter for SparkAdapter {
     }
 
     fn connect(&self) -> DbResult<Box<dyn Connection>> {
-        Ok(Box::new(SparkConnection {
+        let mut conn = SparkConnection {
             runtime: Arc::new(runtime()?),
             client: SparkConnectServiceClient::new(self.channel.clone()),
             session_id: uuid::Uuid::new_v4().to_string(),
             token: self.endpoint.token.clone(),
-        }))
+        };
+        // Timestamps arrive in the session's zone; an offset (not a zone
+        // name such as Etc/UTC) lets Arrow print them without a zone database.
+        conn.execute("set spark.sql.session.timeZone = +00:00")?;
+        Ok(Box::new(conn))
     }
 
     fn quote(&self, identifier: &str) -> String {
