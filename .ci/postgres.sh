@@ -54,12 +54,13 @@ start_postgres() {
   "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
     -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 $ssl_opts" start >/dev/null
   PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -m fast stop)
-  trap 'stop_postgres' EXIT
+
   export KILN_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
   echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on $KILN_TEST_POSTGRES"
 }
 
 stop_postgres() {
+  [ -n "${PG_DIR:-}" ] || return 0
   "${PG_STOP[@]}" >/dev/null 2>&1 || true
   rm -rf "$PG_DIR"
 }

@@ -12,6 +12,7 @@ pub mod files;
 pub mod postgres;
 pub mod postgres_tls;
 pub mod seed_csv;
+pub mod spark;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -215,6 +216,7 @@ pub trait Connection: Send {
 pub fn open(target: &crate::project::Target) -> crate::error::Result<Arc<dyn Adapter>> {
     Ok(match target.adapter_type.as_str() {
         "postgres" => Arc::new(postgres::PostgresAdapter::open(target)?),
+        "spark" => Arc::new(spark::SparkAdapter::open(target)?),
         _ => Arc::new(duckdb::DuckDbAdapter::open(target)?),
     })
 }
@@ -223,6 +225,7 @@ pub fn open(target: &crate::project::Target) -> crate::error::Result<Arc<dyn Ada
 pub fn check_connection(target: &crate::project::Target) -> crate::error::Result<String> {
     match target.adapter_type.as_str() {
         "postgres" => postgres::check_connection(target),
+        "spark" => spark::check_connection(target),
         _ => duckdb::check_connection(target),
     }
 }

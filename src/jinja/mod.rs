@@ -98,7 +98,7 @@ impl Jinja {
             .and_then(Json::as_str)
             .unwrap_or("duckdb")
             .to_string();
-        crate::jinja::relation::use_postgres_relations(adapter_type == "postgres");
+        crate::jinja::relation::use_relation_style(&adapter_type);
         for (path, contents) in templates::builtin_macros() {
             // dbt's own macros, and those of the active adapter's plugin only.
             let package = match path.split_once('/') {

@@ -3,7 +3,7 @@
 //! .include(), .incorporate(), .quote(), .render() like dbt's BaseRelation.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Kwargs, Object, Value};
@@ -133,10 +133,10 @@ impl Relation {
     /// The relation class dbt's adapter would use (dbt_utils tells relations
     /// from strings by its name).
     fn class_name() -> &'static str {
-        if POSTGRES_RELATIONS.load(Ordering::Relaxed) {
-            "PostgresRelation"
-        } else {
-            "DuckDBRelation"
+        match style() {
+            RelationStyle::Postgres => "PostgresRelation",
+            RelationStyle::Spark => "SparkRelation",
+            RelationStyle::DuckDb => "DuckDBRelation",
         }
     }
 
@@ -170,7 +170,7 @@ impl Relation {
                 ..self.clone()
             }
             .rendered();
-            let alias = if POSTGRES_RELATIONS.load(Ordering::Relaxed) {
+            let alias = if style() == RelationStyle::Postgres {
                 format!(
                     " {alias_prefix}{}",
                     self.identifier.as_deref().unwrap_or("")
@@ -197,8 +197,11 @@ impl Relation {
                 &self.identifier,
             ),
         ];
+        // dbt-spark: no database part, and names unquoted by default.
+        let spark = style() == RelationStyle::Spark;
         let mut out = Vec::new();
-        for (include, quote, part) in parts {
+        for (i, (include, quote, part)) in parts.into_iter().enumerate() {
+            let (include, quote) = if spark { (include && i > 0, false) } else { (include, quote) };
             if let (true, Some(p)) = (include, part) {
                 if p.is_empty() {
                     continue;
@@ -218,12 +221,32 @@ impl Relation {
     }
 }
 
-/// Relations render as dbt-postgres's (set once the profile is known: one
-/// warehouse per process).
-static POSTGRES_RELATIONS: AtomicBool = AtomicBool::new(false);
+/// How relations render, by the warehouse (one per process, set once the
+/// profile is known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationStyle {
+    DuckDb = 0,
+    Postgres = 1,
+    Spark = 2,
+}
 
-pub fn use_postgres_relations(on: bool) {
-    POSTGRES_RELATIONS.store(on, Ordering::Relaxed);
+static STYLE: AtomicU8 = AtomicU8::new(0);
+
+pub fn use_relation_style(adapter_type: &str) {
+    let style = match adapter_type {
+        "postgres" => RelationStyle::Postgres,
+        "spark" => RelationStyle::Spark,
+        _ => RelationStyle::DuckDb,
+    };
+    STYLE.store(style as u8, Ordering::Relaxed);
+}
+
+pub fn style() -> RelationStyle {
+    match STYLE.load(Ordering::Relaxed) {
+        1 => RelationStyle::Postgres,
+        2 => RelationStyle::Spark,
+        _ => RelationStyle::DuckDb,
+    }
 }
 
 /// Does the warehouse compare relation names without case (DuckDB), or
@@ -280,8 +303,11 @@ pub fn drop_doubled_limit_aliases(sql: &str) -> String {
     .into_owned()
 }
 
-/// DuckDB's identifier quoting.
+/// The warehouse's identifier quoting (backticks on Spark).
 pub fn quote_identifier(s: &str) -> String {
+    if style() == RelationStyle::Spark {
+        return format!("`{}`", s.replace('`', "``"));
+    }
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 

@@ -106,7 +106,7 @@ pub fn load_target(
 }
 
 /// The profile `type:`s kiln can build on.
-pub const SUPPORTED_TYPES: [&str; 2] = ["duckdb", "postgres"];
+pub const SUPPORTED_TYPES: [&str; 3] = ["duckdb", "postgres", "spark"];
 
 pub fn parse_target(
     path: &Path,
@@ -235,6 +235,17 @@ pub fn parse_target(
             required("schema", None)?,
             required("dbname", Some("database"))?,
         )
+    } else if adapter_type == "spark" {
+        // dbt-spark: a schema (Spark's database); relations have no database part.
+        let schema = fields
+            .get("schema")
+            .and_then(Json::as_str)
+            .ok_or_else(|| {
+                Error::new(format!("output '{target_name}' of type spark needs `schema:`"))
+                    .at(out_loc())
+            })?
+            .to_string();
+        (schema, String::new())
     } else {
         let schema = fields
             .get("schema")
