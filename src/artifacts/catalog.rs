@@ -35,8 +35,11 @@ fn text(c: &Cell) -> String {
 /// The warehouse's catalog queries: relations as (database, schema, name,
 /// type, comment), then columns as (database, schema, relation, name,
 /// type, comment) in column order.
-fn catalog_queries(adapter_type: &str) -> (&'static str, &'static str) {
-    match adapter_type {
+/// None: the warehouse has no catalog tables to query (Spark), so each
+/// schema's relations are listed and described.
+fn catalog_queries(adapter_type: &str) -> Option<(&'static str, &'static str)> {
+    Some(match adapter_type {
+        "spark" => return None,
         "postgres" => (
             "select current_database(), n.nspname, c.relname, \
                case c.relkind when 'v' then 'VIEW' when 'm' then 'MATERIALIZED VIEW' else 'BASE TABLE' end, \
@@ -57,16 +60,75 @@ fn catalog_queries(adapter_type: &str) -> (&'static str, &'static str) {
             "select database_name, schema_name, table_name, column_name, data_type, comment \
              from duckdb_columns() where not internal order by database_name, schema_name, table_name, column_index",
         ),
+    })
+}
+
+fn catalog_error(e: crate::adapter::DbError) -> Error {
+    Error::new(format!("could not read the database catalog: {e}"))
+}
+
+/// The relations of the schemas the project builds in, one schema listing
+/// and one description per relation.
+fn describe_each(db: &Db, schemas: &[(String, String)]) -> Result<HashMap<Key, Described>> {
+    let mut conn = db.conn();
+    let mut out = HashMap::new();
+    for (database, schema) in schemas {
+        for r in conn
+            .list_relations(database, schema)
+            .map_err(catalog_error)?
+        {
+            let Some((info, columns)) = conn
+                .describe_relation(&r.database, &r.schema, &r.identifier)
+                .map_err(catalog_error)?
+            else {
+                continue;
+            };
+            let kind = if info.kind == crate::adapter::RelationKind::View {
+                "VIEW"
+            } else {
+                "BASE TABLE"
+            };
+            out.insert(
+                (
+                    r.database.to_lowercase(),
+                    r.schema.to_lowercase(),
+                    r.identifier.to_lowercase(),
+                ),
+                Described {
+                    kind: kind.to_string(),
+                    comment: Json::Null,
+                    columns: columns
+                        .into_iter()
+                        .map(|c| (c.name, c.data_type, Json::Null))
+                        .collect(),
+                },
+            );
+        }
     }
+    Ok(out)
 }
 
 /// Every table and view in the database, with its columns, in two queries.
-fn describe_all(db: &Db) -> Result<HashMap<Key, Described>> {
-    let mut conn = db.conn();
-    let fail = |e: crate::adapter::DbError| {
-        Error::new(format!("could not read the database catalog: {e}"))
+fn describe_all(db: &Db, manifest: &Manifest) -> Result<HashMap<Key, Described>> {
+    let Some((relations_sql, columns_sql)) = catalog_queries(db.adapter.adapter_type()) else {
+        let mut schemas: Vec<(String, String)> = manifest
+            .nodes
+            .values()
+            .filter(|n| n.is_relational())
+            .map(|n| (n.database.clone(), n.schema.clone()))
+            .chain(
+                manifest
+                    .sources
+                    .values()
+                    .map(|s| (s.database.clone(), s.schema.clone())),
+            )
+            .collect();
+        schemas.sort();
+        schemas.dedup();
+        return describe_each(db, &schemas);
     };
-    let (relations_sql, columns_sql) = catalog_queries(db.adapter.adapter_type());
+    let mut conn = db.conn();
+    let fail = catalog_error;
     let relations = conn.query(relations_sql).map_err(fail)?;
     let mut out: HashMap<Key, Described> = HashMap::new();
     for r in &relations.rows {
@@ -140,7 +202,7 @@ pub fn build(
     let all = if empty {
         HashMap::new()
     } else {
-        describe_all(db)?
+        describe_all(db, manifest)?
     };
     let mut nodes = Map::new();
     let mut sources = Map::new();

@@ -153,13 +153,12 @@ fn measure(
         .as_str()
         .map(|f| format!(" where {f}"))
         .unwrap_or_default();
-    // Seconds since the epoch: DuckDB's epoch(), PostgreSQL's extract.
-    let epoch = |expr: &str| {
-        if db.adapter.adapter_type() == "duckdb" {
-            format!("epoch({expr})")
-        } else {
-            format!("extract(epoch from {expr})")
-        }
+    // Seconds since the epoch: DuckDB's epoch(), Spark's unix_micros,
+    // PostgreSQL's extract.
+    let epoch = |expr: &str| match db.adapter.adapter_type() {
+        "duckdb" => format!("epoch({expr})"),
+        "spark" => format!("unix_micros({expr}) / 1000000.0"),
+        _ => format!("extract(epoch from {expr})"),
     };
     let now = epoch("now()::timestamp");
     let sql = if let Some(query) = &source.loaded_at_query {

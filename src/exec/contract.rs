@@ -17,7 +17,6 @@ pub fn enforced(node: &Node) -> bool {
 
 /// Ok when the query matches the contract; otherwise a table of mismatches.
 pub fn check(db: &Db, node: &Node, sql: &str) -> Result<(), String> {
-    let duckdb = db.adapter.adapter_type() == "duckdb";
     let mut conn = db.conn();
     let actual: Vec<(String, String)> = conn
         .query_columns(sql)
@@ -37,20 +36,18 @@ pub fn check(db: &Db, node: &Node, sql: &str) -> Result<(), String> {
         );
     }
     // The database's own name for each declared type, so aliases agree.
-    let (type_of, warehouse) = if duckdb {
-        ("typeof", "DuckDB")
-    } else {
-        ("pg_typeof", "PostgreSQL")
+    let (type_of, warehouse) = match db.adapter.adapter_type() {
+        "duckdb" => ("select typeof(cast(null as {}))::text", "DuckDB"),
+        "spark" => ("select typeof(cast(null as {}))", "Spark"),
+        _ => ("select pg_typeof(cast(null as {}))::text", "PostgreSQL"),
     };
     let mut canonical: Vec<Option<String>> = Vec::new();
     for (name, ty) in &declared {
         canonical.push(match ty {
             Some(t) => {
-                let t = conn
-                    .query(&format!("select {type_of}(cast(null as {t}))::text"))
-                    .map_err(|e| {
-                        format!("column {name}: data_type `{t}` is not a {warehouse} type: {e}")
-                    })?;
+                let t = conn.query(&type_of.replace("{}", t)).map_err(|e| {
+                    format!("column {name}: data_type `{t}` is not a {warehouse} type: {e}")
+                })?;
                 t.rows
                     .first()
                     .and_then(|r| r.first())

@@ -34,12 +34,14 @@ const ACTUAL: &str = "__dbt_unit_actual";
 /// on other warehouses, temporary tables of a connection of its own, so the
 /// model's SQL runs in the warehouse's dialect, as dbt runs it.
 struct Sandbox {
-    /// `create table` or `create temporary table`.
+    /// `create table`, `create temporary table` or (Spark) a temporary view.
     create: &'static str,
     /// (database, schema) the fixture tables are found in.
     namespace: (&'static str, &'static str),
     /// On the warehouse (rather than in kiln's DuckDB)?
     warehouse: bool,
+    /// The type values are compared as.
+    text_type: &'static str,
 }
 
 impl Sandbox {
@@ -49,12 +51,23 @@ impl Sandbox {
                 create: "create table",
                 namespace: ("memory", "main"),
                 warehouse: false,
+                text_type: "varchar",
             }
         } else {
             Sandbox {
-                create: "create temporary table",
+                // Spark's session-scoped relations are temporary views.
+                create: if adapter_type == "spark" {
+                    "create or replace temporary view"
+                } else {
+                    "create temporary table"
+                },
                 namespace: ("", ""),
                 warehouse: true,
+                text_type: if adapter_type == "spark" {
+                    "string"
+                } else {
+                    "varchar"
+                },
             }
         }
     }
@@ -607,8 +620,9 @@ fn compare(conn: &mut dyn Connection, sandbox: &Sandbox) -> Result<Option<(Strin
         } else {
             (q.clone(), format!("cast({q} as {ty})"))
         };
-        select_actual.push(format!("cast({actual} as varchar) as {q}"));
-        select_expected.push(format!("cast({expected} as varchar) as {q}"));
+        let text = sandbox.text_type;
+        select_actual.push(format!("cast({actual} as {text}) as {q}"));
+        select_expected.push(format!("cast({expected} as {text}) as {q}"));
     }
     let rows = |conn: &mut dyn Connection,
                 list: &[String],

@@ -21,16 +21,23 @@ pub struct ColumnObj {
     pub numeric_scale: Option<i64>,
 }
 
-/// dbt's only default label translation (`string` → `TEXT`).
+/// dbt's only default label translation (`string` → `TEXT`); Spark's
+/// column keeps every name (Spark has `string` and no `text`).
 pub fn translate_type(dtype: &str) -> String {
-    if dtype.eq_ignore_ascii_case("string") {
+    if dtype.eq_ignore_ascii_case("string") && !spark() {
         "TEXT".to_string()
     } else {
         dtype.to_string()
     }
 }
 
+fn spark() -> bool {
+    crate::jinja::relation::style() == crate::jinja::relation::RelationStyle::Spark
+}
+
+/// Spark SQL says `decimal`, never `numeric`.
 fn numeric_type(dtype: &str, precision: Option<i64>, scale: Option<i64>) -> String {
+    let dtype = if spark() { "decimal" } else { dtype };
     match (precision, scale) {
         (Some(p), Some(s)) => format!("{dtype}({p},{s})"),
         _ => dtype.to_string(),

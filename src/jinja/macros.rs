@@ -22,7 +22,7 @@ use crate::jinja::context::Ctx;
 use crate::jinja::{ast_walk, dialect};
 
 /// Packages whose macros are dbt's own (the global `dbt` namespace).
-pub const INTERNAL_PACKAGES: [&str; 3] = ["dbt", "dbt_duckdb", "dbt_postgres"];
+pub const INTERNAL_PACKAGES: [&str; 4] = ["dbt", "dbt_duckdb", "dbt_postgres", "dbt_spark"];
 
 /// Temp key under which `return()` leaves its value in the macro's state.
 pub const RETURN_KEY: &str = "__kiln_return";

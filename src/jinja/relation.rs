@@ -201,7 +201,11 @@ impl Relation {
         let spark = style() == RelationStyle::Spark;
         let mut out = Vec::new();
         for (i, (include, quote, part)) in parts.into_iter().enumerate() {
-            let (include, quote) = if spark { (include && i > 0, false) } else { (include, quote) };
+            let (include, quote) = if spark {
+                (include && i > 0, false)
+            } else {
+                (include, quote)
+            };
             if let (true, Some(p)) = (include, part) {
                 if p.is_empty() {
                     continue;
@@ -252,7 +256,7 @@ pub fn style() -> RelationStyle {
 /// Does the warehouse compare relation names without case (DuckDB), or
 /// are quoted names distinct by case (PostgreSQL)?
 pub fn names_ignore_case() -> bool {
-    !POSTGRES_RELATIONS.load(Ordering::Relaxed)
+    style() != RelationStyle::Postgres
 }
 
 /// `--empty` on PostgreSQL: where the query gives a limited relation an

@@ -241,8 +241,10 @@ pub fn parse_target(
             .get("schema")
             .and_then(Json::as_str)
             .ok_or_else(|| {
-                Error::new(format!("output '{target_name}' of type spark needs `schema:`"))
-                    .at(out_loc())
+                Error::new(format!(
+                    "output '{target_name}' of type spark needs `schema:`"
+                ))
+                .at(out_loc())
             })?
             .to_string();
         (schema, String::new())

@@ -96,10 +96,6 @@
 
 {#- A detected seed column kind as a PostgreSQL type, as dbt-postgres types
     agate's columns. -#}
-{% macro seed_column_type(kind) -%}
-    {{ return(adapter.dispatch('seed_column_type', 'dbt')(kind)) }}
-{%- endmacro %}
-
 {% macro postgres__seed_column_type(kind) -%}
     {{ return({
         'integer': 'integer',

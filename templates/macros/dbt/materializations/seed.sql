@@ -97,3 +97,10 @@
             ~ "); run with --full-refresh to recreate the table") %}
     {%- endif -%}
 {%- endmacro %}
+
+{#- A seed column's detected kind (integer, bigint, float, boolean, date,
+    datetime, text) as the warehouse's type, for warehouses whose seeds kiln
+    loads through the connection (DuckDB reads the CSV itself). -#}
+{% macro seed_column_type(kind) -%}
+    {{ return(adapter.dispatch('seed_column_type', 'dbt')(kind)) }}
+{%- endmacro %}

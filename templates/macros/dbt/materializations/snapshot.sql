@@ -7,6 +7,7 @@
     {%- set existing_relation = load_relation(this) -%}
     {%- set strategy = snapshot_strategy(config.get('strategy'), existing_relation, sql) -%}
 
+    {% do snapshot_check_table_format() %}
     {{ run_hooks(pre_hooks, inside_transaction=false) }}
     {{ run_hooks(pre_hooks, inside_transaction=true) }}
 
@@ -392,6 +393,15 @@
         {%- endif -%}
     {%- endfor -%}
 {% endmacro %}
+
+{#- Can the warehouse keep a snapshot in this table format? (Spark: only
+    formats that merge.) -#}
+{% macro snapshot_check_table_format() -%}
+    {{ return(adapter.dispatch('snapshot_check_table_format', 'dbt')()) }}
+{%- endmacro %}
+
+{% macro default__snapshot_check_table_format() -%}
+{%- endmacro %}
 
 {#- Closes the versions that changed or vanished, then inserts the new ones. -#}
 {% macro snapshot_merge_sql(target, source, insert_cols) -%}
