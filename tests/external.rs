@@ -108,3 +108,40 @@ fn a_location_and_delimiter_are_honoured() {
         vec!["60"]
     );
 }
+
+#[test]
+fn parquet_the_default_and_json_are_written_and_read_back() {
+    let p = run_project(&[
+        (
+            "profiles.yml",
+            "proj:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: db.duckdb\n      external_root: exports\n",
+        ),
+        ("seeds/orders.csv", "id,region,amount\n1,eu,10.5\n2,us,20\n"),
+        (
+            "models/orders_parquet.sql",
+            "{{ config(materialized='external') }}\nselect * from {{ ref('orders') }}",
+        ),
+        (
+            "models/orders_json.sql",
+            "{{ config(materialized='external', format='json') }}\nselect * from {{ ref('orders_parquet') }}",
+        ),
+        (
+            "models/joined.sql",
+            "select j.id, j.region, p.amount from {{ ref('orders_json') }} j join {{ ref('orders_parquet') }} p using (id)",
+        ),
+    ]);
+    p.ok(&["build"]);
+    // parquet files start with their magic number; json is one object a line.
+    let parquet = std::fs::read(p.dir.join("exports/orders_parquet.parquet")).unwrap();
+    assert_eq!(&parquet[..4], b"PAR1");
+    let json = p.read("exports/orders_json.json");
+    assert_eq!(json.lines().count(), 2, "{json}");
+    assert!(json.contains("\"region\":\"eu\""), "{json}");
+    assert_eq!(
+        p.query(
+            "db.duckdb",
+            "select id, region, amount from joined order by id"
+        ),
+        vec![vec!["1", "eu", "10.5"], vec!["2", "us", "20"]]
+    );
+}

@@ -79,24 +79,7 @@ fn spark_shop_matches_dbt_spark() {
 
     let (code, err) = kiln(&["test"]);
     assert_eq!(code, 1, "two tests fail, as with dbt: {err}");
-    let results: serde_json::Value =
-        serde_json::from_str(&p.read("target/run_results.json")).expect("run_results");
-    let mut verdicts: Vec<String> = results["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["unique_id"].as_str().unwrap_or(""),
-                r["status"].as_str().unwrap_or(""),
-                r["failures"]
-                    .as_i64()
-                    .map_or("None".to_string(), |f| f.to_string())
-            )
-        })
-        .collect();
-    verdicts.sort();
+    let verdicts = p.verdict_lines();
     let expected: Vec<String> = reference("test_verdicts.txt")
         .lines()
         .map(str::to_string)

@@ -205,6 +205,30 @@ impl Project {
         out
     }
 
+    /// target/run_results.json as sorted `unique_id status failures` lines,
+    /// as the dbt reference files record dbt's verdicts.
+    pub fn verdict_lines(&self) -> Vec<String> {
+        let results: serde_json::Value =
+            serde_json::from_str(&self.read("target/run_results.json")).expect("run_results");
+        let mut lines: Vec<String> = results["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r["unique_id"].as_str().unwrap_or(""),
+                    r["status"].as_str().unwrap_or(""),
+                    r["failures"]
+                        .as_i64()
+                        .map_or("None".to_string(), |f| f.to_string())
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
+
     /// The (status, failures) of one node in target/run_results.json.
     pub fn verdict(&self, name: &str) -> (String, Option<i64>) {
         self.results()
@@ -221,6 +245,23 @@ impl Project {
             .map(|mut r| r.remove(0))
             .collect()
     }
+}
+
+/// A project with profile `proj` in `profiles`: the default dbt_project.yml
+/// and the files (which may replace either).
+pub fn project_on(profiles: &str, files: &[(&str, &str)]) -> Project {
+    let mut all: Vec<(&str, &str)> = vec![
+        (
+            "dbt_project.yml",
+            "name: proj\nprofile: proj\nconfig-version: 2\n",
+        ),
+        ("profiles.yml", profiles),
+    ];
+    for f in files {
+        all.retain(|(name, _)| name != &f.0);
+        all.push(*f);
+    }
+    Project::with_files(&all)
 }
 
 /// dbt_project.yml + profiles.yml (a DuckDB file `db.duckdb`) for run tests.

@@ -72,19 +72,7 @@ impl Pg {
 
     /// A project on this server: dbt_project.yml (profile `proj`), profiles.yml, the files.
     pub fn project(&self, files: &[(&str, &str)]) -> Project {
-        let profiles = self.profiles(4);
-        let mut all: Vec<(&str, &str)> = vec![
-            (
-                "dbt_project.yml",
-                "name: proj\nprofile: proj\nconfig-version: 2\n",
-            ),
-            ("profiles.yml", profiles.as_str()),
-        ];
-        for f in files {
-            all.retain(|(name, _)| name != &f.0);
-            all.push(*f);
-        }
-        Project::with_files(&all)
+        super::project_on(&self.profiles(4), files)
     }
 
     pub fn execute(&mut self, sql: &str) {

@@ -59,19 +59,7 @@ impl Spark {
 
     /// A project on this server: dbt_project.yml (profile `proj`), profiles.yml, the files.
     pub fn project(&self, files: &[(&str, &str)]) -> Project {
-        let profiles = self.profiles(2);
-        let mut all: Vec<(&str, &str)> = vec![
-            (
-                "dbt_project.yml",
-                "name: proj\nprofile: proj\nconfig-version: 2\n",
-            ),
-            ("profiles.yml", profiles.as_str()),
-        ];
-        for f in files {
-            all.retain(|(name, _)| name != &f.0);
-            all.push(*f);
-        }
-        Project::with_files(&all)
+        super::project_on(&self.profiles(2), files)
     }
 
     /// A new session for each read: a session keeps the files of tables it
