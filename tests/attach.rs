@@ -124,7 +124,8 @@ fn disable_transactions_commits_each_statement() {
     assert_eq!(marker(&p), vec!["1"]);
 }
 
-/// dbt-duckdb's `retries: {connect_retries: N}`: a database file another
+/// dbt-duckdb's `retries: {connect_attempts: N}` (kiln also reads
+/// `connect_retries: N`): a database file another
 /// process holds for a moment is opened once it is free.
 #[test]
 fn connect_retries_wait_for_a_held_database_file() {
@@ -155,4 +156,57 @@ fn connect_retries_wait_for_a_held_database_file() {
     let (code, _, err) = p.run(&["run"]);
     holder.join().unwrap();
     assert_eq!(code, 0, "{err}");
+}
+
+/// dbt-duckdb's `retries: {query_attempts: N, retryable_exceptions: [...]}`:
+/// a statement failing with a retryable error (IOException by default) is
+/// tried again after 1, 2, 4, ... seconds.
+#[test]
+fn query_attempts_retry_an_io_error() {
+    let profiles = |retries: &str| {
+        format!("proj:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: db.duckdb\n{retries}")
+    };
+    // The file the model reads appears 1.5 s after the run starts.
+    let p = run_project(&[(
+        "models/late.sql",
+        "{{ config(materialized='table') }}\nselect * from read_csv('late.csv')",
+    )]);
+    let arrive_late = |p: &common::Project| {
+        let path = p.dir.join("late.csv");
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            std::fs::write(path, "x\n42\n").unwrap();
+        })
+    };
+    p.write("profiles.yml", &profiles(""));
+    let writer = arrive_late(&p);
+    let (code, _, err) = p.run(&["run"]);
+    writer.join().unwrap();
+    assert_eq!(
+        code, 1,
+        "without retries the missing file fails the model: {err}"
+    );
+    assert!(err.contains("IO Error"), "{err}");
+
+    std::fs::remove_file(p.dir.join("late.csv")).unwrap();
+    p.write(
+        "profiles.yml",
+        &profiles("      retries:\n        query_attempts: 4\n"),
+    );
+    let writer = arrive_late(&p);
+    let (code, _, err) = p.run(&["run"]);
+    writer.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p.column("db.duckdb", "select x from late"), vec!["42"]);
+
+    // An error that is not listed as retryable fails at once.
+    std::fs::remove_file(p.dir.join("late.csv")).unwrap();
+    p.write(
+        "profiles.yml",
+        &profiles("      retries:\n        query_attempts: 4\n        retryable_exceptions: [HTTPException]\n"),
+    );
+    let writer = arrive_late(&p);
+    let (code, _, _) = p.run(&["run"]);
+    writer.join().unwrap();
+    assert_eq!(code, 1);
 }

@@ -424,11 +424,23 @@ fn microbatch_overwrites_only_its_batches_partitions() {
         ("models/daily.sql", "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='at', batch_size='day', begin='2024-01-01', partition_by=['day']) }}\nselect id, at, amount, cast(at as date) as day from {{ ref('events') }}"),
     ]);
     p.ok(&["seed"]);
-    p.ok(&["run", "--event-time-start", "2024-01-01", "--event-time-end", "2024-01-04"]);
+    p.ok(&[
+        "run",
+        "--event-time-start",
+        "2024-01-01",
+        "--event-time-end",
+        "2024-01-04",
+    ]);
     // Every amount changes; only the second day's batch runs again.
     p.write("seeds/events.csv", "id,at,amount\n1,2024-01-01 10:00:00,10\n2,2024-01-02 11:00:00,20\n3,2024-01-03 12:00:00,30\n");
     p.ok(&["seed"]);
-    p.ok(&["run", "--event-time-start", "2024-01-02", "--event-time-end", "2024-01-03"]);
+    p.ok(&[
+        "run",
+        "--event-time-start",
+        "2024-01-02",
+        "--event-time-end",
+        "2024-01-03",
+    ]);
     let s = spark.schema.clone();
     assert_eq!(
         spark.column(&format!("select amount from {s}.daily order by id")),

@@ -17,6 +17,8 @@ use crate::project::Target;
 
 pub struct DuckDbAdapter {
     root: Mutex<duckdb::Connection>,
+    /// dbt-duckdb's `retries`.
+    retries: Retries,
     /// dbt-duckdb's `disable_transactions: true` turns begin/commit off.
     transactions: bool,
     /// Closed after `root` (fields drop in order); connections opened from
@@ -53,6 +55,7 @@ impl DuckDbAdapter {
         let (conn, database) = open_connection(None)?;
         Ok(DuckDbAdapter {
             root: Mutex::new(conn),
+            retries: Retries::default(),
             transactions: true,
             _database: database,
         })
@@ -61,19 +64,16 @@ impl DuckDbAdapter {
     /// Opens the target's database and applies its extensions, settings and attachments.
     pub fn open(target: &Target) -> Result<DuckDbAdapter> {
         let path = target.duckdb_path();
-        // dbt-duckdb's `retries: {connect_retries: N}`: another process may
-        // hold the file for a moment; try again, a second apart.
-        let retries = target
-            .fields
-            .get("retries")
-            .and_then(|r| r.get("connect_retries"))
-            .and_then(Json::as_u64)
-            .unwrap_or(0);
+        // dbt-duckdb's `retries: {connect_attempts: N}` (kiln also reads
+        // `connect_retries: N`, N more tries): another process may hold the
+        // file for a moment; try again, a second apart.
+        let retries = Retries::of(target);
+        let connect_retries = retries.connect_attempts.saturating_sub(1);
         let mut attempt = 0;
         let (conn, database) = loop {
             match open_connection(path.as_deref()) {
                 Ok(opened) => break opened,
-                Err(_) if attempt < retries => {
+                Err(_) if attempt < connect_retries => {
                     attempt += 1;
                     std::thread::sleep(std::time::Duration::from_secs(1));
                 }
@@ -92,6 +92,7 @@ impl DuckDbAdapter {
         }
         Ok(DuckDbAdapter {
             root: Mutex::new(conn),
+            retries,
             transactions: target
                 .fields
                 .get("disable_transactions")
@@ -330,6 +331,8 @@ impl Adapter for DuckDbAdapter {
             conn,
             in_tx: false,
             transactions: self.transactions,
+            retries: self.retries.clone(),
+            tx_statements: 0,
         }))
     }
 
@@ -344,30 +347,79 @@ pub struct DuckDbConnection {
     in_tx: bool,
     /// Off with `disable_transactions`: every statement commits on its own.
     transactions: bool,
+    retries: Retries,
+    /// Statements run since `begin` (a retry is safe only for the first).
+    tx_statements: usize,
 }
 
-impl DuckDbConnection {
-    fn rows<T>(
-        &self,
-        sql: &str,
-        params: &[&str],
-        f: impl Fn(&duckdb::Row) -> duckdb::Result<T>,
-    ) -> DbResult<Vec<T>> {
-        let mut stmt = self.conn.prepare(sql).map_err(db_err)?;
-        let params: Vec<&dyn duckdb::ToSql> =
-            params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
-        let rows = stmt
-            .query_map(params.as_slice(), |r| f(r))
-            .map_err(db_err)?;
-        rows.collect::<duckdb::Result<Vec<T>>>().map_err(db_err)
+/// dbt-duckdb's `retries:` profile block.
+#[derive(Debug, Clone, Default)]
+pub struct Retries {
+    /// Tries at opening the database file (1: no retry).
+    connect_attempts: u64,
+    /// Tries at a statement that fails with a retryable error (1: no retry).
+    query_attempts: u64,
+    /// How DuckDB's messages begin for the retryable exceptions (`io error:`).
+    retryable_errors: Vec<String>,
+}
+
+impl Retries {
+    fn of(target: &Target) -> Retries {
+        let r = target.fields.get("retries");
+        let number = |key: &str| r.and_then(|r| r.get(key)).and_then(Json::as_u64);
+        // DuckDB's Python exception names, IOException by default.
+        let names: Vec<String> = r
+            .and_then(|r| r.get("retryable_exceptions"))
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["IOException".to_string()]);
+        Retries {
+            connect_attempts: number("connect_attempts")
+                .or_else(|| number("connect_retries").map(|n| n + 1))
+                .unwrap_or(1),
+            query_attempts: number("query_attempts").unwrap_or(1),
+            retryable_errors: names.iter().map(|n| error_prefix(n)).collect(),
+        }
+    }
+
+    /// Is this error one to try again?
+    fn retryable(&self, e: &DbError) -> bool {
+        let message = e.message.to_ascii_lowercase();
+        self.retryable_errors.iter().any(|p| message.starts_with(p))
     }
 }
 
-impl Connection for DuckDbConnection {
-    fn execute(&mut self, sql: &str) -> DbResult<Response> {
+/// `IOException` → `io error:`, `InvalidInputException` → `invalid input
+/// error:`: how DuckDB's messages begin for each of its exception types.
+fn error_prefix(exception: &str) -> String {
+    let base = exception.strip_suffix("Exception").unwrap_or(exception);
+    let chars: Vec<char> = base.chars().collect();
+    let mut words = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        let starts_word = i > 0
+            && c.is_uppercase()
+            && (chars[i - 1].is_lowercase() || chars.get(i + 1).is_some_and(|n| n.is_lowercase()));
+        if starts_word {
+            words.push(' ');
+        }
+        words.push(*c);
+    }
+    format!("{} error:", words.to_ascii_lowercase())
+}
+
+impl DuckDbConnection {
+    fn execute_once(&mut self, sql: &str) -> DbResult<Response> {
         let trimmed = sql.trim().trim_end_matches(';').trim();
         match trimmed.to_ascii_lowercase().as_str() {
-            "begin" | "begin transaction" | "start transaction" => self.in_tx = true,
+            "begin" | "begin transaction" | "start transaction" => {
+                self.in_tx = true;
+                self.tx_statements = 0;
+            }
             "commit" | "end" | "rollback" | "abort" => self.in_tx = false,
             _ => {}
         }
@@ -394,6 +446,56 @@ impl Connection for DuckDbConnection {
                 })
             }
             Err(e) => Err(db_err(e)),
+        }
+    }
+
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[&str],
+        f: impl Fn(&duckdb::Row) -> duckdb::Result<T>,
+    ) -> DbResult<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql).map_err(db_err)?;
+        let params: Vec<&dyn duckdb::ToSql> =
+            params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
+        let rows = stmt
+            .query_map(params.as_slice(), |r| f(r))
+            .map_err(db_err)?;
+        rows.collect::<duckdb::Result<Vec<T>>>().map_err(db_err)
+    }
+}
+
+impl Connection for DuckDbConnection {
+    /// Runs the statement; with `retries: {query_attempts: N}`, a
+    /// retryable error is tried again after 1, 2, 4, ... seconds, as
+    /// dbt-duckdb does.
+    /// A failed statement aborts DuckDB's transaction, so inside one only
+    /// its first statement can be tried again (after a rollback and a new
+    /// begin); a later one fails as it is, as nothing before it is lost.
+    fn execute(&mut self, sql: &str) -> DbResult<Response> {
+        let mut attempt = 1;
+        loop {
+            let first_in_transaction = self.tx_statements == 0;
+            let was_in_tx = self.in_tx;
+            let done = self.execute_once(sql);
+            if was_in_tx && self.in_tx {
+                self.tx_statements += 1;
+            }
+            match done {
+                Err(e)
+                    if attempt < self.retries.query_attempts
+                        && self.retries.retryable(&e)
+                        && (!self.in_tx || first_in_transaction) =>
+                {
+                    if self.in_tx {
+                        self.conn.execute_batch("rollback; begin").map_err(db_err)?;
+                        self.tx_statements = 0;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1 << (attempt - 1).min(6)));
+                    attempt += 1;
+                }
+                done => return done,
+            }
         }
     }
 
@@ -648,6 +750,18 @@ pub fn check_connection(target: &Target) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn exception_names_become_duckdbs_message_prefixes() {
+        assert_eq!(error_prefix("IOException"), "io error:");
+        assert_eq!(error_prefix("HTTPException"), "http error:");
+        assert_eq!(
+            error_prefix("InvalidInputException"),
+            "invalid input error:"
+        );
+        assert_eq!(error_prefix("CatalogException"), "catalog error:");
+    }
+
     use super::*;
 
     fn memory() -> Box<dyn Connection> {
@@ -655,6 +769,8 @@ mod tests {
         Box::new(DuckDbConnection {
             conn,
             in_tx: false,
+            retries: Retries::default(),
+            tx_statements: 0,
             transactions: true,
         })
     }
