@@ -144,3 +144,70 @@ fn retry_rebuilds_the_failed_batches() {
         vec!["1", "2", "3"]
     );
 }
+
+/// `concurrent_batches: true`: after the first batch builds the table, the
+/// others run side by side, each on a connection of its own; the rows are
+/// those of batches run one by one, and a failed batch still leaves the
+/// others committed.
+#[test]
+fn concurrent_batches_run_side_by_side() {
+    let events = "id,occurred_at,amount\n1,2024-01-01 10:00:00,1\n2,2024-01-02 10:00:00,2\n3,2024-01-03 10:00:00,-3\n4,2024-01-04 10:00:00,4\n5,2024-01-05 10:00:00,5\n6,2024-01-06 10:00:00,6\n";
+    let p = project(events);
+    p.write(
+        "models/daily.sql",
+        &MODEL.replace(
+            "begin='2024-01-01'",
+            "begin='2024-01-01', concurrent_batches=true",
+        ),
+    );
+    p.ok(&["seed"]);
+    let (code, _, err) = p.run(&[
+        "run",
+        "--threads",
+        "3",
+        "--event-time-start",
+        "2024-01-01",
+        "--event-time-end",
+        "2024-01-07",
+    ]);
+    assert_eq!(code, 1, "the third day's batch fails: {err}");
+    assert_eq!(
+        p.query(
+            "db.duckdb",
+            "select id, batch, amount from daily order by id"
+        ),
+        vec![
+            vec!["1", "20240101", "1"],
+            vec!["2", "20240102", "2"],
+            vec!["4", "20240104", "4"],
+            vec!["5", "20240105", "5"],
+            vec!["6", "20240106", "6"],
+        ]
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    assert_eq!(results["results"][0]["status"], "partial success");
+    assert_eq!(
+        results["results"][0]["batch_results"]["failed"],
+        serde_json::json!([["2024-01-03 00:00:00", "2024-01-04 00:00:00"]])
+    );
+    // Run again with every day right: the batches, side by side, replace their days.
+    p.write(
+        "seeds/events.csv",
+        &events.replace(",-3\n", ",3\n").replace(",5\n", ",50\n"),
+    );
+    p.ok(&["seed"]);
+    p.ok(&[
+        "run",
+        "--threads",
+        "3",
+        "--event-time-start",
+        "2024-01-01",
+        "--event-time-end",
+        "2024-01-07",
+    ]);
+    assert_eq!(
+        p.column("db.duckdb", "select amount from daily order by id"),
+        vec!["1", "2", "3", "4", "50", "6"]
+    );
+}

@@ -387,6 +387,26 @@ fn materialize(
 
 /// A microbatch model: its batches compiled and materialized one by one,
 /// each in its own transaction; a failed batch does not undo the others.
+/// How many of a microbatch model's batches may run at once: its run's
+/// threads with `concurrent_batches: true`, else one.
+fn concurrent_workers(rc: &RunContext, node: &Node) -> usize {
+    if node
+        .config
+        .get("concurrent_batches")
+        .and_then(Json::as_bool)
+        != Some(true)
+    {
+        return 1;
+    }
+    rc.compiler
+        .jinja
+        .target
+        .get_attr("threads")
+        .ok()
+        .and_then(|t| usize::try_from(t).ok())
+        .unwrap_or(1)
+}
+
 fn run_batches(
     rc: &RunContext,
     node: &Node,
@@ -427,27 +447,101 @@ fn run_batches(
             return (result, None);
         }
     };
-    let (mut done, mut failed, mut problems) = (Vec::new(), Vec::new(), Vec::new());
-    let mut rows = 0;
-    let mut last: Option<Compiled> = None;
-    for (i, batch) in batches.iter().enumerate() {
+    // One batch on one connection: (rows, the compiled batch, or the problem).
+    let run_one = |i: usize, db: &Db, replace: bool| -> (Result<i64, String>, Option<Compiled>) {
+        let batch = &batches[i];
         let json = batch.to_json();
-        let replace = !plan.incremental && done.is_empty();
         let clock = Instant::now();
+        let mut compiled_batch = None;
         let outcome = rc
             .compiler
             .compile_batch(node, Some(db), &json)
             .map_err(|e| e.to_string())
             .and_then(|compiled| {
                 let outcome = materialize(rc, node, &compiled, db, Some((&json, replace)));
-                last = Some(compiled);
+                compiled_batch = Some(compiled);
                 outcome
-            });
-        let status = match outcome {
-            Ok(m) => {
-                rows += m.rows.unwrap_or(0);
+            })
+            .map(|m| m.rows.unwrap_or(0));
+        crate::output::info(&format!(
+            "    batch {} of {} ({}) of {} {} in {:.2}s",
+            i + 1,
+            batches.len(),
+            batch.id,
+            node.name,
+            if outcome.is_ok() { "OK" } else { "ERROR" },
+            clock.elapsed().as_secs_f64()
+        ));
+        (outcome, compiled_batch)
+    };
+    let mut outcomes: Vec<Option<(Result<i64, String>, Option<Compiled>)>> =
+        (0..batches.len()).map(|_| None).collect();
+    // The first batch of a new table builds it, alone; with
+    // `concurrent_batches: true` the others then run side by side on
+    // connections of their own, up to the run's threads (dbt-duckdb
+    // supports microbatch concurrency).
+    let mut next = 0;
+    if !plan.incremental && !batches.is_empty() {
+        outcomes[0] = Some(run_one(0, db, true));
+        next = 1;
+    }
+    let built = plan.incremental || outcomes[0].as_ref().is_some_and(|(o, _)| o.is_ok());
+    let workers = if built {
+        concurrent_workers(rc, node).min(batches.len().saturating_sub(next))
+    } else {
+        1
+    };
+    if workers > 1 {
+        let queue = std::sync::Mutex::new(next..batches.len());
+        let results = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    let Ok(conn) = db.adapter.connect() else {
+                        return;
+                    };
+                    let own = Db {
+                        adapter: db.adapter.clone(),
+                        conn: std::sync::Arc::new(std::sync::Mutex::new(conn)),
+                        cache: db.cache.clone(),
+                    };
+                    loop {
+                        let i = match queue.lock().unwrap_or_else(|e| e.into_inner()).next() {
+                            Some(i) => i,
+                            None => break,
+                        };
+                        let one = run_one(i, &own, false);
+                        results
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((i, one));
+                    }
+                });
+            }
+        });
+        for (i, one) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            outcomes[i] = Some(one);
+        }
+    }
+    // Sequentially: the rest (all of them without concurrency), and any a
+    // worker could not run for want of a connection.
+    for i in next..batches.len() {
+        if outcomes[i].is_none() {
+            let replace = !plan.incremental && !outcomes.iter().flatten().any(|(o, _)| o.is_ok());
+            outcomes[i] = Some(run_one(i, db, replace));
+        }
+    }
+    let (mut done, mut failed, mut problems) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rows = 0;
+    let mut last: Option<Compiled> = None;
+    for (batch, (outcome, compiled)) in batches.iter().zip(outcomes.into_iter().flatten()) {
+        if compiled.is_some() {
+            last = compiled;
+        }
+        match outcome {
+            Ok(n) => {
+                rows += n;
                 done.push(batch.window());
-                "OK"
             }
             Err(message) => {
                 problems.push(format!(
@@ -455,17 +549,8 @@ fn run_batches(
                     batch.id, batch.start, batch.end
                 ));
                 failed.push(batch.window());
-                "ERROR"
             }
-        };
-        crate::output::info(&format!(
-            "    batch {} of {} ({}) of {} {status} in {:.2}s",
-            i + 1,
-            batches.len(),
-            batch.id,
-            node.name,
-            clock.elapsed().as_secs_f64()
-        ));
+        }
     }
     result.status = match (done.is_empty(), failed.is_empty()) {
         (_, true) => Status::Success,
