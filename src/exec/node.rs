@@ -387,6 +387,9 @@ fn materialize(
 
 /// A microbatch model: its batches compiled and materialized one by one,
 /// each in its own transaction; a failed batch does not undo the others.
+/// What one microbatch batch did: its rows or its problem, and its SQL.
+type BatchOutcome = (Result<i64, String>, Option<Compiled>);
+
 /// How many of a microbatch model's batches may run at once: its run's
 /// threads with `concurrent_batches: true`, else one.
 fn concurrent_workers(rc: &RunContext, node: &Node) -> usize {
@@ -447,8 +450,8 @@ fn run_batches(
             return (result, None);
         }
     };
-    // One batch on one connection: (rows, the compiled batch, or the problem).
-    let run_one = |i: usize, db: &Db, replace: bool| -> (Result<i64, String>, Option<Compiled>) {
+    // One batch on one connection: its rows or its problem, and its compiled SQL.
+    let run_one = |i: usize, db: &Db, replace: bool| -> BatchOutcome {
         let batch = &batches[i];
         let json = batch.to_json();
         let clock = Instant::now();
@@ -474,8 +477,7 @@ fn run_batches(
         ));
         (outcome, compiled_batch)
     };
-    let mut outcomes: Vec<Option<(Result<i64, String>, Option<Compiled>)>> =
-        (0..batches.len()).map(|_| None).collect();
+    let mut outcomes: Vec<Option<BatchOutcome>> = (0..batches.len()).map(|_| None).collect();
     // The first batch of a new table builds it, alone; with
     // `concurrent_batches: true` the others then run side by side on
     // connections of their own, up to the run's threads (dbt-duckdb
