@@ -8,7 +8,7 @@ use common::run_project;
 
 const MODEL: &str = "{{ config(materialized='incremental', incremental_strategy='microbatch', \
     event_time='occurred_at', batch_size='day', begin='2024-01-01') }}\n\
-    select id, occurred_at, '{{ model.batch.id }}' as batch, \
+    select id, occurred_at, '{{ model.batch.id }}' as batch, '{{ model.batch.event_time_start }}' as batch_start, \
     case when amount < 0 then cast('no' as integer) else amount end as amount \
     from {{ ref('events') }}";
 
@@ -48,6 +48,11 @@ fn each_batch_reads_and_writes_its_day() {
             vec!["3", "20240102", "3"],
             vec!["4", "20240103", "4"],
         ]
+    );
+    // model.batch's times print as dbt's: in UTC, with the offset.
+    assert_eq!(
+        p.column("db.duckdb", "select batch_start from daily where id = 4"),
+        vec!["2024-01-03 00:00:00+00:00"]
     );
     // A rerun of one day replaces that day only.
     p.write("seeds/events.csv", &THREE_DAYS.replace(",3\n", ",30\n"));

@@ -19,12 +19,13 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// `model.batch` as templates see it.
+    /// `model.batch` as templates see it: times in UTC as dbt prints them
+    /// (`2024-01-01 00:00:00+00:00`), which the refs' filters use too.
     pub fn to_json(&self) -> Json {
         json!({
             "id": self.id,
-            "event_time_start": format_time(self.start),
-            "event_time_end": format_time(self.end),
+            "event_time_start": format!("{}+00:00", format_time(self.start)),
+            "event_time_end": format!("{}+00:00", format_time(self.end)),
         })
     }
 
