@@ -191,7 +191,7 @@ fn query_attempts_retry_an_io_error() {
     std::fs::remove_file(p.dir.join("late.csv")).unwrap();
     p.write(
         "profiles.yml",
-        &profiles("      retries:\n        query_attempts: 4\n"),
+        &profiles("      keep_open: true\n      retries:\n        query_attempts: 4\n"),
     );
     let writer = arrive_late(&p);
     let (code, _, err) = p.run(&["run"]);

@@ -367,9 +367,10 @@ impl Retries {
     fn of(target: &Target) -> Retries {
         let r = target.fields.get("retries");
         let number = |key: &str| r.and_then(|r| r.get(key)).and_then(Json::as_u64);
-        // DuckDB's Python exception names, IOException by default.
+        // DuckDB's Python exception names, IOException by default
+        // (`retryable_errors` is read as the same list).
         let names: Vec<String> = r
-            .and_then(|r| r.get("retryable_exceptions"))
+            .and_then(|r| r.get("retryable_exceptions").or_else(|| r.get("retryable_errors")))
             .and_then(Json::as_array)
             .map(|a| {
                 a.iter()
