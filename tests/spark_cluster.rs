@@ -9,12 +9,11 @@ use common::spark::Spark;
 
 #[test]
 fn models_run_as_executor_tasks_on_a_standalone_cluster() {
-    let Ok(url) = std::env::var("KILN_TEST_SPARK_CLUSTER") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "KILN_TEST_SPARK_CLUSTER is not set, and CI needs the Spark cluster test to run"
-        );
-        eprintln!("skipping the Spark cluster test: KILN_TEST_SPARK_CLUSTER is not set");
+    let Some(url) = common::server_url(
+        "KILN_TEST_SPARK_CLUSTER",
+        "the Spark cluster test",
+        "Spark standalone cluster",
+    ) else {
         return;
     };
     let mut spark = Spark::at(&url, "cluster");

@@ -370,7 +370,10 @@ impl Retries {
         // DuckDB's Python exception names, IOException by default
         // (`retryable_errors` is read as the same list).
         let names: Vec<String> = r
-            .and_then(|r| r.get("retryable_exceptions").or_else(|| r.get("retryable_errors")))
+            .and_then(|r| {
+                r.get("retryable_exceptions")
+                    .or_else(|| r.get("retryable_errors"))
+            })
             .and_then(Json::as_array)
             .map(|a| {
                 a.iter()

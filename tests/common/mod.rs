@@ -247,6 +247,20 @@ impl Project {
     }
 }
 
+/// The address of a test server from `var`; `None` (after a one-line
+/// notice) when it is not set outside CI, where a missing server fails.
+pub fn server_url(var: &str, test: &str, what: &str) -> Option<String> {
+    let Ok(url) = std::env::var(var) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{var} is not set, and CI needs the tests on {what} to run"
+        );
+        eprintln!("skipping {test}: {var} is not set (no {what})");
+        return None;
+    };
+    Some(url)
+}
+
 /// A project with profile `proj` in `profiles`: the default dbt_project.yml
 /// and the files (which may replace either).
 pub fn project_on(profiles: &str, files: &[(&str, &str)]) -> Project {

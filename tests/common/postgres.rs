@@ -19,14 +19,7 @@ pub struct Pg {
 /// The server, with a fresh schema named after the test; `None` (after a
 /// notice) when no server is configured outside CI.
 pub fn server(test: &str) -> Option<Pg> {
-    let Ok(url) = std::env::var("KILN_TEST_POSTGRES") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "KILN_TEST_POSTGRES is not set, and CI needs the PostgreSQL tests to run"
-        );
-        eprintln!("skipping {test}: KILN_TEST_POSTGRES is not set (no PostgreSQL server)");
-        return None;
-    };
+    let url = super::server_url("KILN_TEST_POSTGRES", test, "PostgreSQL server")?;
     let config = postgres::Config::from_str(&url).expect("KILN_TEST_POSTGRES is a postgres:// URL");
     let host = match config.get_hosts().first() {
         Some(postgres::config::Host::Tcp(h)) => h.clone(),

@@ -17,14 +17,7 @@ pub struct Spark {
 /// The server, with a fresh schema named after the test; `None` (after a
 /// notice) when no server is configured outside CI.
 pub fn server(test: &str) -> Option<Spark> {
-    let Ok(url) = std::env::var("KILN_TEST_SPARK") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "KILN_TEST_SPARK is not set, and CI needs the Spark tests to run"
-        );
-        eprintln!("skipping {test}: KILN_TEST_SPARK is not set (no Spark Connect server)");
-        return None;
-    };
+    let url = super::server_url("KILN_TEST_SPARK", test, "Spark Connect server")?;
     Some(Spark::at(&url, test))
 }
 
