@@ -441,11 +441,18 @@ pub fn write_compiled(
         .collect();
     let dirs: std::collections::BTreeSet<&Path> =
         files.iter().filter_map(|(p, _)| p.parent()).collect();
+    // Files in a directory made now cannot be there already: no need to
+    // look for them (on a cold compile, that halves the file system calls).
+    let mut new_dirs = std::collections::HashSet::new();
     for dir in dirs {
+        if !dir.is_dir() {
+            new_dirs.insert(dir);
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
     files.par_iter().try_for_each(|(path, sql)| {
-        if std::fs::read(path).is_ok_and(|old| old == sql.as_bytes()) {
+        let may_exist = path.parent().is_some_and(|d| !new_dirs.contains(d));
+        if may_exist && std::fs::read(path).is_ok_and(|old| old == sql.as_bytes()) {
             return Ok(());
         }
         std::fs::write(path, sql).map_err(|e| Error::io("write", path, e))
