@@ -16,13 +16,7 @@ fn reference(name: &str) -> String {
 fn lakehouse_fixture_matches_dbt_duckdb() {
     let p = Project::fixture("lakehouse");
     p.ok(&["seed"]);
-    p.ok(&[
-        "run",
-        "--event-time-start",
-        "2024-01-01",
-        "--event-time-end",
-        "2024-01-04",
-    ]);
+    p.ok(&common::run_window("2024-01-01", "2024-01-04"));
     let mut ours = String::new();
     let tables = p.query(
         "lake.duckdb",

@@ -29,13 +29,7 @@ const THREE_DAYS: &str = "id,occurred_at,amount\n1,2024-01-01 10:00:00,1\n2,2024
 fn each_batch_reads_and_writes_its_day() {
     let p = project(THREE_DAYS);
     p.ok(&["seed"]);
-    let err = p.ok(&[
-        "run",
-        "--event-time-start",
-        "2024-01-01",
-        "--event-time-end",
-        "2024-01-04",
-    ]);
+    let err = p.ok(&common::run_window("2024-01-01", "2024-01-04"));
     assert!(err.contains("batch 3 of 3 (20240103)"), "{err}");
     assert_eq!(
         p.query(
@@ -57,13 +51,7 @@ fn each_batch_reads_and_writes_its_day() {
     // A rerun of one day replaces that day only.
     p.write("seeds/events.csv", &THREE_DAYS.replace(",3\n", ",30\n"));
     p.ok(&["seed"]);
-    p.ok(&[
-        "run",
-        "--event-time-start",
-        "2024-01-02",
-        "--event-time-end",
-        "2024-01-03",
-    ]);
+    p.ok(&common::run_window("2024-01-02", "2024-01-03"));
     assert_eq!(
         p.column("db.duckdb", "select amount from daily order by id"),
         vec!["1", "2", "30", "4"]
@@ -81,13 +69,7 @@ fn a_failed_batch_leaves_the_others_committed() {
     // Day 2 holds a row the model cannot convert.
     let p = project(&THREE_DAYS.replace("2,2024-01-02 10:00:00,2", "2,2024-01-02 10:00:00,-2"));
     p.ok(&["seed"]);
-    let (code, _, err) = p.run(&[
-        "run",
-        "--event-time-start",
-        "2024-01-01",
-        "--event-time-end",
-        "2024-01-04",
-    ]);
+    let (code, _, err) = p.run(&common::run_window("2024-01-01", "2024-01-04"));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("PARTIAL SUCCESS"), "{err}");
     assert!(err.contains("batch 20240102"), "{err}");
@@ -129,13 +111,7 @@ fn retry_rebuilds_the_failed_batches() {
         .expect("events");
     };
     load(-2);
-    let window = [
-        "--event-time-start",
-        "2024-01-01",
-        "--event-time-end",
-        "2024-01-04",
-    ];
-    let (code, _, err) = p.run(&[&["run"][..], &window[..]].concat());
+    let (code, _, err) = p.run(&common::run_window("2024-01-01", "2024-01-04"));
     assert_eq!(code, 1, "{err}");
     assert_eq!(
         p.column("db.duckdb", "select id from daily order by id"),
@@ -166,15 +142,13 @@ fn concurrent_batches_run_side_by_side() {
         ),
     );
     p.ok(&["seed"]);
-    let (code, _, err) = p.run(&[
-        "run",
-        "--threads",
-        "3",
-        "--event-time-start",
-        "2024-01-01",
-        "--event-time-end",
-        "2024-01-07",
-    ]);
+    let (code, _, err) = p.run(
+        &[
+            &common::run_window("2024-01-01", "2024-01-07")[..],
+            &["--threads", "3"],
+        ]
+        .concat(),
+    );
     assert_eq!(code, 1, "the third day's batch fails: {err}");
     assert_eq!(
         p.query(
@@ -203,14 +177,10 @@ fn concurrent_batches_run_side_by_side() {
     );
     p.ok(&["seed"]);
     p.ok(&[
-        "run",
-        "--threads",
-        "3",
-        "--event-time-start",
-        "2024-01-01",
-        "--event-time-end",
-        "2024-01-07",
-    ]);
+        &common::run_window("2024-01-01", "2024-01-07")[..],
+        &["--threads", "3"],
+    ]
+    .concat());
     assert_eq!(
         p.column("db.duckdb", "select amount from daily order by id"),
         vec!["1", "2", "3", "4", "50", "6"]

@@ -636,13 +636,7 @@ fn microbatch_models_build_batch_by_batch_on_postgres() {
         ),
     ]);
     p.ok(&["seed"]);
-    let window = [
-        "--event-time-start",
-        "2024-01-01",
-        "--event-time-end",
-        "2024-01-04",
-    ];
-    let (code, _, err) = p.run(&[&["run"][..], &window[..]].concat());
+    let (code, _, err) = p.run(&common::run_window("2024-01-01", "2024-01-04"));
     assert_eq!(code, 1, "{err}");
     let s = pg.schema.clone();
     assert_eq!(
@@ -651,7 +645,7 @@ fn microbatch_models_build_batch_by_batch_on_postgres() {
     );
     p.write("seeds/events.csv", "id,occurred_at,amount\n1,2024-01-01 10:00:00,1\n2,2024-01-02 10:00:00,2\n3,2024-01-03 09:00:00,3\n");
     p.ok(&["seed"]);
-    p.ok(&[&["run"][..], &window[..]].concat());
+    p.ok(&common::run_window("2024-01-01", "2024-01-04"));
     assert_eq!(
         pg.column(&format!("select id from {s}.daily order by id")),
         vec!["1", "2", "3"]

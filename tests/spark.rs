@@ -230,14 +230,15 @@ fn two_workers_each_have_their_own_session() {
     let Some(mut spark) = server("threads") else {
         return;
     };
-    // Every model sets a session variable and reads it back: with shared
-    // sessions, one worker's SET would leak into the other's model.
+    // Every model appends a `+` to a session variable and records it: the
+    // count of `+` is how many models its session has run. Two workers
+    // mean exactly two sessions, each counting from one.
     let mut files: Vec<(String, String)> = Vec::new();
     for i in 0..8 {
         files.push((
             format!("models/m{i}.sql"),
             format!(
-                "{{{{ config(materialized='table', pre_hook=\"set kiln.test.model = m{i}\") }}}}\nselect '{{{{ this.identifier }}}}' as name, '${{kiln.test.model}}' as seen, {i} as n"
+                "{{{{ config(materialized='table', pre_hook=\"set kiln.test.runs = ${{kiln.test.runs}}+\") }}}}\nselect '${{kiln.test.runs}}' as runs, {i} as n"
             ),
         ));
     }
@@ -248,12 +249,19 @@ fn two_workers_each_have_their_own_session() {
     let p = spark.project(&refs);
     p.ok(&["run", "--threads", "2"]);
     let s = spark.schema.clone();
-    for i in 0..8 {
-        assert_eq!(
-            spark.rows(&format!("select name, seen from {s}.m{i}")),
-            vec![vec![format!("m{i}"), format!("m{i}")]]
-        );
-    }
+    let mut counts: Vec<usize> = (0..8)
+        .map(|i| {
+            spark.column(&format!("select runs from {s}.m{i}"))[0]
+                .matches('+')
+                .count()
+        })
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts.iter().filter(|&&c| c == 1).count(),
+        2,
+        "two sessions, each starting afresh: {counts:?}"
+    );
 }
 
 #[test]
@@ -424,23 +432,11 @@ fn microbatch_overwrites_only_its_batches_partitions() {
         ("models/daily.sql", "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='at', batch_size='day', begin='2024-01-01', partition_by=['day']) }}\nselect id, at, amount, cast(at as date) as day from {{ ref('events') }}"),
     ]);
     p.ok(&["seed"]);
-    p.ok(&[
-        "run",
-        "--event-time-start",
-        "2024-01-01",
-        "--event-time-end",
-        "2024-01-04",
-    ]);
+    p.ok(&common::run_window("2024-01-01", "2024-01-04"));
     // Every amount changes; only the second day's batch runs again.
     p.write("seeds/events.csv", "id,at,amount\n1,2024-01-01 10:00:00,10\n2,2024-01-02 11:00:00,20\n3,2024-01-03 12:00:00,30\n");
     p.ok(&["seed"]);
-    p.ok(&[
-        "run",
-        "--event-time-start",
-        "2024-01-02",
-        "--event-time-end",
-        "2024-01-03",
-    ]);
+    p.ok(&common::run_window("2024-01-02", "2024-01-03"));
     let s = spark.schema.clone();
     assert_eq!(
         spark.column(&format!("select amount from {s}.daily order by id")),

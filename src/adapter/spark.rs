@@ -408,15 +408,7 @@ impl Connection for SparkConnection {
             Err(e) => return Err(e),
         };
         let text = |r: &Vec<Cell>, i: usize| r.get(i).map(ToString::to_string).unwrap_or_default();
-        let columns = t
-            .rows
-            .iter()
-            .take_while(|r| !text(r, 0).is_empty() && !text(r, 0).starts_with('#'))
-            .map(|r| Column {
-                name: text(r, 0),
-                data_type: text(r, 1),
-            })
-            .collect();
+        let columns = described_columns(&t);
         let view = t
             .rows
             .iter()
@@ -498,18 +490,12 @@ impl Connection for SparkConnection {
     /// values`, each value cast to its column's type (Spark's ANSI store
     /// assignment will not turn a string into a number by itself).
     fn copy_csv(&mut self, table: &str, columns: &[String], csv: &[u8]) -> DbResult<u64> {
-        let described = self.query(&format!("describe table {table}"))?;
-        let types: Vec<(String, String)> = described
-            .rows
-            .iter()
-            .map(|r| (r[0].to_string(), r[1].to_string()))
-            .take_while(|(name, _)| !name.is_empty() && !name.starts_with('#'))
-            .collect();
+        let types = described_columns(&self.query(&format!("describe table {table}"))?);
         let type_of = |name: &str| {
             types
                 .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map_or("string", |(_, t)| t.as_str())
+                .find(|c| c.name.eq_ignore_ascii_case(name))
+                .map_or("string", |c| c.data_type.as_str())
         };
         let aliases: Vec<String> = (0..columns.len()).map(|i| format!("c{i}")).collect();
         let head = format!(
@@ -595,8 +581,23 @@ fn not_found(e: &DbError) -> bool {
     .any(|class| e.message.contains(class))
 }
 
+/// The columns of a `describe table` result: the rows before the first
+/// blank or `#` row (partitioning and table details follow).
+fn described_columns(described: &Table) -> Vec<Column> {
+    let text = |r: &Vec<Cell>, i: usize| r.get(i).map(ToString::to_string).unwrap_or_default();
+    described
+        .rows
+        .iter()
+        .take_while(|r| !text(r, 0).is_empty() && !text(r, 0).starts_with('#'))
+        .map(|r| Column {
+            name: text(r, 0),
+            data_type: text(r, 1),
+        })
+        .collect()
+}
+
 /// An identifier quoted for Spark SQL.
-fn quote(identifier: &str) -> String {
+pub fn quote(identifier: &str) -> String {
     format!("`{}`", identifier.replace('`', "``"))
 }
 

@@ -67,43 +67,41 @@ fn catalog_error(e: crate::adapter::DbError) -> Error {
     Error::new(format!("could not read the database catalog: {e}"))
 }
 
-/// The relations of the schemas the project builds in, one schema listing
-/// and one description per relation.
-fn describe_each(db: &Db, schemas: &[(String, String)]) -> Result<HashMap<Key, Described>> {
+/// The project's relations, one description each (the ones that do not
+/// exist are left out).
+fn describe_each(
+    db: &Db,
+    relations: &[(String, String, String)],
+) -> Result<HashMap<Key, Described>> {
     let mut conn = db.conn();
     let mut out = HashMap::new();
-    for (database, schema) in schemas {
-        for r in conn
-            .list_relations(database, schema)
+    for (database, schema, identifier) in relations {
+        let Some((info, columns)) = conn
+            .describe_relation(database, schema, identifier)
             .map_err(catalog_error)?
-        {
-            let Some((info, columns)) = conn
-                .describe_relation(&r.database, &r.schema, &r.identifier)
-                .map_err(catalog_error)?
-            else {
-                continue;
-            };
-            let kind = if info.kind == crate::adapter::RelationKind::View {
-                "VIEW"
-            } else {
-                "BASE TABLE"
-            };
-            out.insert(
-                (
-                    r.database.to_lowercase(),
-                    r.schema.to_lowercase(),
-                    r.identifier.to_lowercase(),
-                ),
-                Described {
-                    kind: kind.to_string(),
-                    comment: Json::Null,
-                    columns: columns
-                        .into_iter()
-                        .map(|c| (c.name, c.data_type, Json::Null))
-                        .collect(),
-                },
-            );
-        }
+        else {
+            continue;
+        };
+        let kind = if info.kind == crate::adapter::RelationKind::View {
+            "VIEW"
+        } else {
+            "BASE TABLE"
+        };
+        out.insert(
+            (
+                database.to_lowercase(),
+                schema.to_lowercase(),
+                identifier.to_lowercase(),
+            ),
+            Described {
+                kind: kind.to_string(),
+                comment: Json::Null,
+                columns: columns
+                    .into_iter()
+                    .map(|c| (c.name, c.data_type, Json::Null))
+                    .collect(),
+            },
+        );
     }
     Ok(out)
 }
@@ -111,21 +109,21 @@ fn describe_each(db: &Db, schemas: &[(String, String)]) -> Result<HashMap<Key, D
 /// Every table and view in the database, with its columns, in two queries.
 fn describe_all(db: &Db, manifest: &Manifest) -> Result<HashMap<Key, Described>> {
     let Some((relations_sql, columns_sql)) = catalog_queries(db.adapter.adapter_type()) else {
-        let mut schemas: Vec<(String, String)> = manifest
+        let mut relations: Vec<(String, String, String)> = manifest
             .nodes
             .values()
             .filter(|n| n.is_relational())
-            .map(|n| (n.database.clone(), n.schema.clone()))
+            .map(|n| (n.database.clone(), n.schema.clone(), n.alias.clone()))
             .chain(
                 manifest
                     .sources
                     .values()
-                    .map(|s| (s.database.clone(), s.schema.clone())),
+                    .map(|s| (s.database.clone(), s.schema.clone(), s.identifier.clone())),
             )
             .collect();
-        schemas.sort();
-        schemas.dedup();
-        return describe_each(db, &schemas);
+        relations.sort();
+        relations.dedup();
+        return describe_each(db, &relations);
     };
     let mut conn = db.conn();
     let fail = catalog_error;

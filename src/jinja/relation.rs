@@ -310,7 +310,7 @@ pub fn drop_doubled_limit_aliases(sql: &str) -> String {
 /// The warehouse's identifier quoting (backticks on Spark).
 pub fn quote_identifier(s: &str) -> String {
     if style() == RelationStyle::Spark {
-        return format!("`{}`", s.replace('`', "``"));
+        return crate::adapter::spark::quote(s);
     }
     format!("\"{}\"", s.replace('"', "\"\""))
 }

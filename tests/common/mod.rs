@@ -261,6 +261,11 @@ pub fn server_url(var: &str, test: &str, what: &str) -> Option<String> {
     Some(url)
 }
 
+/// `kiln run` over a window of event time (microbatch models).
+pub fn run_window<'a>(start: &'a str, end: &'a str) -> [&'a str; 5] {
+    ["run", "--event-time-start", start, "--event-time-end", end]
+}
+
 /// A project with profile `proj` in `profiles`: the default dbt_project.yml
 /// and the files (which may replace either).
 pub fn project_on(profiles: &str, files: &[(&str, &str)]) -> Project {

@@ -5,12 +5,10 @@
     {{ return(adapter.dispatch('get_merge_sql', 'dbt')(target, source, unique_key, dest_columns, incremental_predicates)) }}
 {%- endmacro %}
 
-{% macro default__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates=none) -%}
-    {%- set predicates = [] if incremental_predicates is none else [] + incremental_predicates -%}
-    {%- set dest_cols_csv = get_quoted_csv(dest_columns | map(attribute='name')) -%}
-    {%- set merge_update_columns = config.get('merge_update_columns') -%}
-    {%- set merge_exclude_columns = config.get('merge_exclude_columns') -%}
-    {%- set update_columns = get_merge_update_columns(merge_update_columns, merge_exclude_columns, dest_columns) -%}
+{#- A merge's join: the incremental predicates, then each unique_key
+    column matched (FALSE without a key: every row is new). -#}
+{% macro merge_predicates(unique_key, incremental_predicates) -%}
+    {%- set predicates = (incremental_predicates or []) | list -%}
     {%- if unique_key -%}
         {%- for key in unique_key_list(unique_key) -%}
             {%- do predicates.append('DBT_INTERNAL_SOURCE.' ~ key ~ ' = DBT_INTERNAL_DEST.' ~ key) -%}
@@ -18,10 +16,18 @@
     {%- else -%}
         {%- do predicates.append('FALSE') -%}
     {%- endif -%}
+    {{ return(predicates) }}
+{%- endmacro %}
+
+{% macro default__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates=none) -%}
+    {%- set dest_cols_csv = get_quoted_csv(dest_columns | map(attribute='name')) -%}
+    {%- set merge_update_columns = config.get('merge_update_columns') -%}
+    {%- set merge_exclude_columns = config.get('merge_exclude_columns') -%}
+    {%- set update_columns = get_merge_update_columns(merge_update_columns, merge_exclude_columns, dest_columns) -%}
     {{ config.get('sql_header') or '' }}
     merge into {{ target }} as DBT_INTERNAL_DEST
         using {{ source }} as DBT_INTERNAL_SOURCE
-        on {{ predicates | join(' and ') }}
+        on {{ merge_predicates(unique_key, incremental_predicates) | join(' and ') }}
     {% if unique_key %}
     when matched then update set
         {% for column_name in update_columns -%}

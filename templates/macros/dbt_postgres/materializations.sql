@@ -75,11 +75,7 @@
     {%- if existing_relation is none or full_refresh_mode or existing_relation.type != 'table' -%}
         {{ drop_relation_if_exists(existing_relation) }}
         {% call statement('create_seed_table') -%}
-            create table {{ target_relation }} (
-            {%- for c in columns %}
-                {{ adapter.quote(c.name) }} {{ column_types[c.name] if c.name in column_types else seed_column_type(c.kind) }}{{ ',' if not loop.last }}
-            {%- endfor %}
-            )
+            create table {{ target_relation }} ({{ seed_table_columns(columns, column_types) }})
         {%- endcall %}
         {{ create_indexes(target_relation) }}
     {%- else -%}

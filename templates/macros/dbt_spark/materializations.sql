@@ -92,26 +92,20 @@
 {%- endmacro %}
 
 {% macro spark__get_incremental_merge_sql(arg_dict) -%}
-    {%- set unique_key = arg_dict['unique_key'] -%}
-    {%- set predicates = [] + (arg_dict['incremental_predicates'] or []) -%}
-    {%- if unique_key -%}
-        {%- for key in unique_key_list(unique_key) -%}
-            {%- do predicates.append('DBT_INTERNAL_SOURCE.' ~ key ~ ' = DBT_INTERNAL_DEST.' ~ key) -%}
-        {%- endfor -%}
-    {%- else -%}
-        {%- do predicates.append('FALSE') -%}
-    {%- endif -%}
-    {%- set update_columns = config.get('merge_update_columns') -%}
-    {%- set exclude = (config.get('merge_exclude_columns') or []) | map('lower') | list -%}
-    {%- if not update_columns and exclude -%}
-        {%- set update_columns = [] -%}
-        {%- for c in arg_dict['dest_columns'] if c.name | lower not in exclude -%}
-            {%- do update_columns.append(adapter.quote(c.name)) -%}
-        {%- endfor -%}
-    {%- endif -%}
-    merge into {{ arg_dict['target_relation'] }} as DBT_INTERNAL_DEST
-    using {{ arg_dict['temp_relation'] }} as DBT_INTERNAL_SOURCE
-    on {{ predicates | join(' and ') }}
+    {{ get_merge_sql(arg_dict['target_relation'], arg_dict['temp_relation'], arg_dict['unique_key'],
+                     arg_dict['dest_columns'], arg_dict['incremental_predicates']) }}
+{%- endmacro %}
+
+{#- dbt-spark's merge: `update set *` and `insert *` unless columns are
+    named (merge_update_columns, or all but merge_exclude_columns). -#}
+{% macro spark__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates=none) -%}
+    {%- set merge_update_columns = config.get('merge_update_columns') -%}
+    {%- set merge_exclude_columns = config.get('merge_exclude_columns') -%}
+    {%- set update_columns = get_merge_update_columns(merge_update_columns, merge_exclude_columns, dest_columns)
+        if merge_update_columns or merge_exclude_columns else [] -%}
+    merge into {{ target }} as DBT_INTERNAL_DEST
+    using {{ source }} as DBT_INTERNAL_SOURCE
+    on {{ merge_predicates(unique_key, incremental_predicates) | join(' and ') }}
     when matched then update set
     {%- if update_columns %}
         {% for c in update_columns %}{{ c }} = DBT_INTERNAL_SOURCE.{{ c }}{{ ', ' if not loop.last }}{% endfor %}
@@ -137,11 +131,7 @@
 
     {{ drop_relation_if_exists(existing_relation) }}
     {% call statement('create_seed_table') -%}
-        create table {{ target_relation }} (
-        {%- for c in columns %}
-            {{ adapter.quote(c.name) }} {{ column_types[c.name] if c.name in column_types else seed_column_type(c.kind) }}{{ ',' if not loop.last }}
-        {%- endfor %}
-        )
+        create table {{ target_relation }} ({{ seed_table_columns(columns, column_types) }})
         {%- if config.get('file_format') %}
         using {{ config.get('file_format') }}
         {%- endif %}

@@ -104,3 +104,11 @@
 {% macro seed_column_type(kind) -%}
     {{ return(adapter.dispatch('seed_column_type', 'dbt')(kind)) }}
 {%- endmacro %}
+
+{#- A seed table's columns: each detected column with its warehouse type,
+    or the type `column_types` gives it. -#}
+{% macro seed_table_columns(columns, column_types) -%}
+    {%- for c in columns %}
+    {{ adapter.quote(c.name) }} {{ column_types[c.name] if c.name in column_types else seed_column_type(c.kind) }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
