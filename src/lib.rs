@@ -26,6 +26,7 @@ pub mod jinja;
 pub mod manifest;
 pub mod output;
 pub mod project;
+pub mod render_cache;
 pub mod templates;
 pub mod text_table;
 

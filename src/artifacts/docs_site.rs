@@ -96,7 +96,7 @@ pub fn render(manifest: &Manifest, compiled: &CompiledNodes, types: &ColumnTypes
         e["materialized"] =
             json!((n.resource_type == ResourceType::Model).then(|| n.materialized()));
         e["raw_code"] = json!(n.raw_code);
-        e["compiled_code"] = json!(compiled.get(&n.unique_id).map(|c| c.sql.clone()));
+        e["compiled_code"] = json!(compiled.get(&n.unique_id).map(|c| c.sql.to_string()));
         nodes.push(e);
     }
     for s in manifest.sources.values() {

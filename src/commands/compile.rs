@@ -19,7 +19,8 @@ pub const COMPILABLE: [ResourceType; 4] = [
 
 pub fn run(args: &CompileArgs) -> Result<i32> {
     let session = Session::load(&args.project)?;
-    let compiler = Compiler::new(session.manifest.clone(), session.jinja.clone());
+    let compiler = Compiler::new(session.manifest.clone(), session.jinja.clone())
+        .with_cache(session.cache.clone());
     let db = connect_for_compile(&session);
     if let Some(sql) = &args.inline {
         let compiled = compiler.compile_inline(sql, db.as_ref())?;
@@ -90,7 +91,13 @@ pub fn compile_and_write(
     // Both are big (tens of thousands of files, a manifest of tens of MB): write them side by side.
     let (files, manifest) = rayon::join(
         || write_compiled(&session.project.target_dir(), &session.manifest, &compiled),
-        || session.write_manifest(Some(&compiled)),
+        || {
+            let written = session.write_manifest(Some(&compiled));
+            session
+                .cache
+                .save_compile(&|id| session.manifest.nodes.contains_key(id));
+            written
+        },
     );
     files?;
     manifest?;

@@ -50,6 +50,10 @@ fn apply_global(g: &crate::cli::GlobalArgs) {
         std::env::set_var("DBT_TARGET_PATH", dir);
     }
     output::set_quiet(g.quiet, g.no_print);
+    // As dbt: --no-partial-parse, or DBT_PARTIAL_PARSE=false, re-renders everything.
+    let env_off = std::env::var("DBT_PARTIAL_PARSE")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no"));
+    crate::render_cache::bypass(env_off || g.no_partial_parse);
 }
 
 pub fn run(cli: Cli) -> Result<i32> {
@@ -147,6 +151,8 @@ pub struct Session {
     pub project: Project,
     pub manifest: Arc<Manifest>,
     pub jinja: Arc<Jinja>,
+    /// Renders reusable from the last invocation.
+    pub cache: Arc<crate::render_cache::RenderCache>,
     pub dag: Dag,
     pub selectors: Vec<NamedSelector>,
     pub started: Instant,
@@ -172,7 +178,7 @@ impl Session {
             f.extend(flags);
         }
         timer.lap("load project");
-        let (manifest, jinja) = crate::manifest::parse::parse_project(&project)?;
+        let (manifest, jinja, cache) = crate::manifest::parse::parse_project(&project)?;
         for w in &manifest.warnings {
             output::warn(w);
         }
@@ -196,6 +202,7 @@ impl Session {
             project,
             manifest: Arc::new(manifest),
             jinja,
+            cache,
             dag,
             selectors,
             started,

@@ -37,7 +37,7 @@ pub fn run(args: &ShowArgs) -> Result<i32> {
             let sql = match node.resource_type {
                 // A seed's SQL is its file; show the loaded table.
                 ResourceType::Seed => format!("select * from {}", node.relation().rendered()),
-                _ => compiler.compile_node(node, Some(&db))?.sql,
+                _ => compiler.compile_node(node, Some(&db))?.sql.to_string(),
             };
             previews.push((node.name.clone(), sql));
         }

@@ -14,11 +14,12 @@ use serde_json::Value as Json;
 
 use crate::adapter::Db;
 use crate::error::{Error, Result};
-use crate::jinja::context::NodeScope;
+use crate::jinja::context::{NodeScope, Trace};
 use crate::jinja::{builtins, dialect, errors, Ctx, Jinja, Resolver, Scope};
 use crate::manifest::json::node_json;
 use crate::manifest::resolve::ManifestResolver;
 use crate::manifest::{Compiled, CompiledNodes, Manifest, Node, ResourceType};
+use crate::render_cache::RenderCache;
 
 type EphemeralResult = std::result::Result<(String, Vec<(String, String, String)>), Error>;
 
@@ -28,6 +29,8 @@ pub struct Compiler {
     pub jinja: Arc<Jinja>,
     pub resolver: Arc<dyn Resolver>,
     ephemerals: Mutex<HashMap<String, Arc<OnceLock<EphemeralResult>>>>,
+    /// Renders reused from the last compile, when the command uses them.
+    cache: Option<Arc<RenderCache>>,
 }
 
 /// The resolver for this invocation's flags: `--empty` (no rows) and
@@ -55,7 +58,14 @@ impl Compiler {
             jinja,
             resolver,
             ephemerals: Mutex::new(HashMap::new()),
+            cache: None,
         }
+    }
+
+    /// Reuses (and records) renders through `cache`.
+    pub fn with_cache(mut self, cache: Arc<RenderCache>) -> Compiler {
+        self.cache = Some(cache);
+        self
     }
 
     /// `--defer`: refs to these nodes resolve to the given relations (the
@@ -135,12 +145,30 @@ impl Compiler {
             ))
     }
 
-    /// Renders `node.raw_code` (no CTE injection).
-    fn render(&self, node: &Node, db: Option<&Db>) -> Result<String> {
-        self.render_in(node, &|| self.scope_for(node, db))
+    /// Renders `node.raw_code` (no CTE injection), or reuses the last
+    /// compile's render when nothing it read has changed.
+    fn render(&self, node: &Node, db: Option<&Db>) -> Result<Arc<str>> {
+        let make_scope = || self.scope_for(node, db);
+        let cache = match &self.cache {
+            Some(c) if node.unit.is_none() => c,
+            _ => {
+                return self
+                    .render_in(node, &make_scope)
+                    .map(|(out, _)| Arc::from(out))
+            }
+        };
+        let key = crate::render_cache::key::compile(node);
+        if let Some(sql) = cache.compile_lookup(&self.jinja, node, key, &*self.resolver) {
+            return Ok(sql);
+        }
+        let (sql, trace) = self.render_in(node, &make_scope)?;
+        let sql: Arc<str> = Arc::from(sql);
+        cache.compile_store(&self.jinja, &node.unique_id, key, trace, sql.clone());
+        Ok(sql)
     }
 
-    fn render_in(&self, node: &Node, make_scope: &dyn Fn() -> Scope) -> Result<String> {
+    /// Renders in a fresh scope; returns the output and what it read.
+    fn render_in(&self, node: &Node, make_scope: &dyn Fn() -> Scope) -> Result<(String, Trace)> {
         let mut scope = Arc::new(make_scope());
         let name = node.display_path.to_string_lossy().to_string();
         let what = format!("in {} {}", node.resource_type.as_str(), node.name);
@@ -180,11 +208,12 @@ impl Compiler {
         let out = out.map_err(|e| {
             errors::to_error(&e, &self.jinja, &what, &name, source, &node.display_path)
         })?;
-        Ok(if node.raw_code_line > 1 {
+        let out = if node.raw_code_line > 1 {
             out.trim_start_matches('\n').to_string()
         } else {
             out
-        })
+        };
+        Ok((out, scope.take_trace()))
     }
 
     /// A generic test's arguments, rendered as dbt renders them: `ref(...)`
@@ -267,28 +296,32 @@ impl Compiler {
         // Python is not a template: its compiled code is its source.
         if node.language == "python" {
             return Ok(Compiled {
-                sql: node.raw_code.clone(),
+                sql: Arc::from(node.raw_code.as_str()),
                 extra_ctes: Vec::new(),
             });
         }
         let rendered = self.render(node, db)?;
-        self.with_ctes(node, db, &rendered)
+        self.with_ctes(node, db, rendered)
     }
 
     /// Compiles one batch of a microbatch model (see `scope_for_batch`).
     pub fn compile_batch(&self, node: &Node, db: Option<&Db>, batch: &Json) -> Result<Compiled> {
-        let rendered = self.render_in(node, &|| self.scope_for_batch(node, db, batch))?;
-        self.with_ctes(node, db, &rendered)
+        let (rendered, _) = self.render_in(node, &|| self.scope_for_batch(node, db, batch))?;
+        self.with_ctes(node, db, Arc::from(rendered))
     }
 
-    fn with_ctes(&self, node: &Node, db: Option<&Db>, rendered: &str) -> Result<Compiled> {
+    fn with_ctes(&self, node: &Node, db: Option<&Db>, rendered: Arc<str>) -> Result<Compiled> {
+        use crate::jinja::relation::{drop_doubled_limit_aliases, has_limit_aliases};
         let ctes = self.ctes_for(&node.depends_on_nodes, db)?;
         let named: Vec<(String, String)> = ctes
             .iter()
             .map(|(_, name, sql)| (name.clone(), sql.clone()))
             .collect();
-        let sql =
-            crate::jinja::relation::drop_doubled_limit_aliases(&ctes::inject(rendered, &named));
+        let sql = if named.is_empty() && !has_limit_aliases(&rendered) {
+            rendered
+        } else {
+            Arc::from(drop_doubled_limit_aliases(&ctes::inject(&rendered, &named)))
+        };
         Ok(Compiled {
             sql,
             extra_ctes: ctes
@@ -333,7 +366,7 @@ impl Compiler {
             map.entry(node.unique_id.clone()).or_default().clone()
         };
         cell.get_or_init(|| {
-            let sql = self.render(node, db)?;
+            let sql = self.render(node, db)?.to_string();
             let ctes = self.ctes_for(&node.depends_on_nodes, db)?;
             Ok((sql, ctes))
         })
@@ -436,7 +469,7 @@ pub fn write_compiled(
                 // As dbt compile: snapshots are compiled (for the manifest)
                 // but get no file of their own.
                 .filter(|n| n.resource_type != ResourceType::Snapshot)
-                .map(|n| (target_dir.join(compiled_path(n)), c.sql.as_str()))
+                .map(|n| (target_dir.join(compiled_path(n)), &*c.sql))
         })
         .collect();
     let dirs: std::collections::BTreeSet<&Path> =

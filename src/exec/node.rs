@@ -84,7 +84,7 @@ pub fn run_node(
         let compiled = result.compiled_code.clone().map(|sql| {
             write_file(&rc.target_dir.join(compiled_path(node)), &sql);
             Compiled {
-                sql,
+                sql: sql.into(),
                 extra_ctes: Vec::new(),
             }
         });
@@ -123,7 +123,7 @@ pub fn run_node(
     let compile_start = Utc::now();
     let compiled = if node.resource_type == ResourceType::Seed {
         Ok(Compiled {
-            sql: String::new(),
+            sql: "".into(),
             extra_ctes: Vec::new(),
         })
     } else {
@@ -153,7 +153,7 @@ pub fn run_node(
     };
     if node.resource_type != ResourceType::Seed {
         write_file(&rc.target_dir.join(compiled_path(node)), &compiled.sql);
-        result.compiled_code = Some(compiled.sql.clone());
+        result.compiled_code = Some(compiled.sql.to_string());
     }
     if node.resource_type == ResourceType::Model && crate::exec::contract::enforced(node) {
         if let Err(problem) = crate::exec::contract::check(db, node, &compiled.sql) {
@@ -287,7 +287,7 @@ fn materialize(
         }
         None => rc.compiler.scope_for(node, Some(db)),
     };
-    let sql = Value::from(compiled.sql.clone());
+    let sql = Value::from(&*compiled.sql);
     scope.extra.insert("sql".into(), sql.clone());
     scope.extra.insert("compiled_code".into(), sql);
     scope
@@ -568,7 +568,7 @@ fn run_batches(
     result.batch_results = Some(serde_json::json!({"successful": done, "failed": failed}));
     if let Some(c) = &last {
         write_file(&rc.target_dir.join(compiled_path(node)), &c.sql);
-        result.compiled_code = Some(c.sql.clone());
+        result.compiled_code = Some(c.sql.to_string());
     }
     result.execution_time = started.elapsed().as_secs_f64();
     (result, last)

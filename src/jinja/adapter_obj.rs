@@ -93,6 +93,14 @@ pub fn adapter_method(
         None => (args, None),
     };
     let db = ctx.scope.db.as_ref();
+    // At execution, anything beyond naming and quoting may read the database.
+    let pure = matches!(
+        method,
+        "dispatch" | "quote" | "quote_as_configured" | "quote_seed_column" | "type" | "config"
+    );
+    if ctx.scope.execute && !pure {
+        ctx.scope.volatile("calls the adapter");
+    }
     match method {
         "dispatch" => {
             let name = text(&arg(pos, &kwargs, 0, "macro_name")?).ok_or_else(|| {

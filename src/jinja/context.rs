@@ -5,7 +5,7 @@
 //! is running (for macro resolution) and points at the [`Scope`] of the node
 //! being rendered, which records what the template asked for.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use minijinja::value::{Enumerator, Kwargs, Object, Value, ValueKind};
@@ -21,7 +21,9 @@ use crate::project::config::{self, Config, NodeConfig};
 pub const CTX_KEY: &str = "__kiln_ctx";
 
 /// A `ref()` call as written.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct RefCall {
     pub package: Option<String>,
     pub name: String,
@@ -41,6 +43,36 @@ pub struct Recorded {
     pub vars: BTreeMap<String, Json>,
     /// Env vars read, with the value each had.
     pub env_vars: BTreeMap<String, String>,
+    /// Everything else the render's output depends on (for the render cache).
+    pub trace: Trace,
+}
+
+/// What a render read beyond its node's own fields, at any macro depth: the
+/// render cache reuses its output only while all of it is unchanged.
+#[derive(Debug, Default, Clone)]
+pub struct Trace {
+    /// Why the output cannot be reused at all (it read the database, the
+    /// clock, the invocation, or printed something), if it cannot.
+    pub volatile: Option<&'static str>,
+    /// Every macro called, by index in the registry.
+    pub macros: BTreeSet<usize>,
+    /// Whether `flags` (FULL_REFRESH, WHICH, ...) was read.
+    pub flags: bool,
+    /// Every var read, with its value (none: not set, a default was used).
+    pub vars: BTreeMap<String, Option<Json>>,
+    /// Every env var read, with its value in the environment.
+    pub env_vars: BTreeMap<String, Option<String>>,
+    /// refs resolved at execution: (calling package, call, relation).
+    pub refs: Vec<(String, RefCall, Relation)>,
+    /// sources resolved at execution: (source, table, relation).
+    pub sources: Vec<(String, String, Relation)>,
+}
+
+impl Trace {
+    /// Marks the render as not reusable, keeping the first reason.
+    pub fn volatile(&mut self, why: &'static str) {
+        self.volatile.get_or_insert(why);
+    }
 }
 
 /// Resolves `ref`/`source` at execution time, and serves `graph` and `doc`.
@@ -148,12 +180,32 @@ impl Scope {
         self
     }
 
+    /// What the render read (see [`Trace`]), leaving an empty one.
+    pub fn take_trace(&self) -> Trace {
+        std::mem::take(&mut self.record().trace)
+    }
+
     pub fn recorded(&self) -> Recorded {
         lock(&self.recorded).clone()
     }
 
     fn record(&self) -> MutexGuard<'_, Recorded> {
         lock(&self.recorded)
+    }
+
+    /// Notes that this render's output depends on something the render
+    /// cache cannot key (see [`Trace::volatile`]).
+    pub fn volatile(&self, why: &'static str) {
+        self.record().trace.volatile(why);
+    }
+
+    /// Notes a read of builtin `key` that the render cache must know of.
+    fn note_builtin(&self, key: &str) {
+        if key == "flags" {
+            self.record().trace.flags = true;
+        } else if let Some(why) = volatile_builtin(key, self.execute) {
+            self.volatile(why);
+        }
     }
 
     fn node_name(&self) -> String {
@@ -224,9 +276,10 @@ impl Ctx {
     pub fn call_macro(&self, idx: usize, args: &[Value]) -> Result<Value, Error> {
         let jinja = self.jinja();
         let def = &jinja.macros.defs[idx];
-        if self.depth == 0 {
+        {
             let mut rec = self.scope.record();
-            if !rec.macros.contains(&def.unique_id) {
+            rec.trace.macros.insert(idx);
+            if self.depth == 0 && !rec.macros.contains(&def.unique_id) {
                 rec.macros.push(def.unique_id.clone());
             }
         }
@@ -280,12 +333,7 @@ impl Ctx {
             .as_ref()
             .map(|n| n.package.as_str())
             .unwrap_or(&self.package);
-        self.jinja()
-            .vars
-            .get(pkg)
-            .or_else(|| self.jinja().vars.get(&self.jinja().root_package))
-            .cloned()
-            .unwrap_or_default()
+        self.jinja().vars_for(pkg)
     }
 
     fn this(&self) -> Value {
@@ -314,7 +362,13 @@ impl Object for Ctx {
             CTX_KEY => return Some(Value::from_dyn_object(self.clone())),
             "execute" => return Some(Value::from(self.scope.execute)),
             "this" => return Some(self.this()),
-            "model" => return Some(self.model()),
+            "model" => {
+                // At parse time `model` holds only fields the cache keys on.
+                if self.scope.execute {
+                    self.scope.volatile("reads model");
+                }
+                return Some(self.model());
+            }
             "target" => return Some(self.jinja().target.clone()),
             "builtins" => return Some(Value::from_object(Builtins((**self).clone()))),
             "adapter" => return Some(self.func(Func::Adapter)),
@@ -338,6 +392,7 @@ impl Object for Ctx {
             }
         }
         if let Some(v) = builtin(self, key) {
+            self.scope.note_builtin(key);
             return Some(v);
         }
         if let Some(v) = self.lookup_macro(key) {
@@ -358,6 +413,25 @@ impl Object for Ctx {
         Enumerator::Str(&[
             "this", "model", "target", "execute", "ref", "source", "config", "var",
         ])
+    }
+}
+
+/// Builtins whose value is not fixed by what the render cache keys on
+/// (the invocation, the clock, the whole manifest, stored results).
+fn volatile_builtin(key: &str, execute: bool) -> Option<&'static str> {
+    match key {
+        "invocation_id"
+        | "run_started_at"
+        | "selected_resources"
+        | "invocation_args_dict"
+        | "thread_id"
+        | "dbt_metadata_envs" => Some("reads the invocation"),
+        "modules" => Some("reads modules (the clock)"),
+        "context" => Some("reads the whole context"),
+        "load_result" | "store_result" => Some("reads stored results"),
+        "doc" => Some("reads docs blocks"),
+        "graph" if execute => Some("reads the graph"),
+        _ => None,
     }
 }
 
@@ -383,7 +457,7 @@ fn builtin(ctx: &Arc<Ctx>, key: &str) -> Option<Value> {
                 serde_json::json!({"nodes": {}, "sources": {}, "exposures": {}, "metrics": {}, "groups": {}, "semantic_models": {}, "saved_queries": {}}),
             ),
         },
-        "exceptions" => Value::from_object(modules::Exceptions),
+        "exceptions" => Value::from_object(modules::Exceptions(ctx.scope.clone())),
         "modules" => modules::modules_value(),
         "api" => Value::from_object(Api),
         "project_name" => Value::from(ctx.jinja().root_package.clone()),
@@ -446,7 +520,9 @@ struct Builtins(Ctx);
 
 impl Object for Builtins {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        builtin(&Arc::new(self.0.clone()), key.as_str()?)
+        let key = key.as_str()?;
+        self.0.scope.note_builtin(key);
+        builtin(&Arc::new(self.0.clone()), key)
     }
 }
 
@@ -586,10 +662,15 @@ impl Object for FuncValue {
                     return Ok(placeholder.to_value());
                 }
                 match &scope.resolver {
-                    Some(r) => r
-                        .resolve_ref(&ctx.package, &call)
-                        .map(Relation::to_value)
-                        .map_err(|m| Error::new(ErrorKind::InvalidOperation, m)),
+                    Some(r) => {
+                        let rel = r
+                            .resolve_ref(&ctx.package, &call)
+                            .map_err(|m| Error::new(ErrorKind::InvalidOperation, m))?;
+                        let package = ctx.package.to_string();
+                        let traced = (package, call, rel.clone());
+                        scope.record().trace.refs.push(traced);
+                        Ok(rel.to_value())
+                    }
                     None => Err(Error::new(
                         ErrorKind::InvalidOperation,
                         "ref() cannot be resolved here",
@@ -605,10 +686,14 @@ impl Object for FuncValue {
                     return Ok(placeholder.to_value());
                 }
                 match &scope.resolver {
-                    Some(r) => r
-                        .resolve_source(&source, &table)
-                        .map(Relation::to_value)
-                        .map_err(|m| Error::new(ErrorKind::InvalidOperation, m)),
+                    Some(r) => {
+                        let rel = r
+                            .resolve_source(&source, &table)
+                            .map_err(|m| Error::new(ErrorKind::InvalidOperation, m))?;
+                        let traced = (source, table, rel.clone());
+                        scope.record().trace.sources.push(traced);
+                        Ok(rel.to_value())
+                    }
                     None => Err(Error::new(
                         ErrorKind::InvalidOperation,
                         "source() cannot be resolved here",
@@ -621,7 +706,13 @@ impl Object for FuncValue {
                     return Ok(crate::jinja::to_value(v));
                 }
                 let vars = ctx.vars();
-                if let Some(v) = vars.get(&name) {
+                let found = vars.get(&name);
+                scope
+                    .record()
+                    .trace
+                    .vars
+                    .insert(name.clone(), found.cloned());
+                if let Some(v) = found {
                     scope.record().vars.insert(name.clone(), v.clone());
                     // As dbt: a string var holding Jinja is rendered where it is read.
                     if let Some(text) = v.as_str().filter(|t| t.contains("{{") || t.contains("{%"))
@@ -668,10 +759,16 @@ impl Object for FuncValue {
                     ));
                 }
                 let value = builtins::env_var_value(&name, default)?;
-                scope.record().env_vars.insert(name, value.clone());
+                let mut rec = scope.record();
+                rec.trace
+                    .env_vars
+                    .insert(name.clone(), std::env::var(&name).ok());
+                rec.env_vars.insert(name, value.clone());
+                drop(rec);
                 Ok(Value::from(value))
             }
             Func::Log => {
+                scope.volatile("logs");
                 let msg = pos.first().map(|v| v.to_string()).unwrap_or_default();
                 let info = pos.get(1).map(|v| v.is_true()).unwrap_or(false)
                     || kwarg(&kwargs, "info")?.is_some_and(|v| v.is_true());
@@ -683,6 +780,7 @@ impl Object for FuncValue {
                 Ok(Value::from(""))
             }
             Func::Print => {
+                scope.volatile("prints");
                 if (scope.execute || scope.node.is_none()) && crate::output::prints_allowed() {
                     let msg = pos.first().map(|v| v.to_string()).unwrap_or_default();
                     crate::output::stdout_line(&msg);

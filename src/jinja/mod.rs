@@ -83,6 +83,15 @@ pub struct JinjaConfig<'a> {
 }
 
 impl Jinja {
+    /// The vars code in `package` sees (the root project's when it has none).
+    pub fn vars_for(&self, package: &str) -> Arc<Map<String, Json>> {
+        self.vars
+            .get(package)
+            .or_else(|| self.vars.get(&self.root_package))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Macro name prefixes adapter.dispatch tries, in order.
     pub fn dispatch_prefixes(&self) -> [&str; 2] {
         [self.adapter_type.as_str(), "default"]

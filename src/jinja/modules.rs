@@ -10,8 +10,14 @@ use crate::jinja::datetime::{self, split};
 use crate::jinja::methods::List;
 
 /// `exceptions.raise_compiler_error(msg)`, `exceptions.warn(msg)`, ...
-#[derive(Debug)]
-pub struct Exceptions;
+/// in the scope of the render that reads them.
+pub struct Exceptions(pub Arc<crate::jinja::Scope>);
+
+impl std::fmt::Debug for Exceptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("exceptions")
+    }
+}
 
 impl Object for Exceptions {
     fn call_method(
@@ -23,6 +29,7 @@ impl Object for Exceptions {
         let msg = args.first().map(|v| v.to_string()).unwrap_or_default();
         match method {
             "warn" => {
+                self.0.volatile("warns");
                 crate::output::warn(&msg);
                 Ok(Value::from(""))
             }

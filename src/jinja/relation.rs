@@ -259,11 +259,16 @@ pub fn names_ignore_case() -> bool {
     style() != RelationStyle::Postgres
 }
 
+/// Does `sql` hold relations limited by `--empty` or an event-time filter?
+pub fn has_limit_aliases(sql: &str) -> bool {
+    sql.contains("_dbt_limit_subq_") || sql.contains("_dbt_et_filter_subq_")
+}
+
 /// `--empty` on PostgreSQL: where the query gives a limited relation an
 /// alias of its own (`{{ ref('x') }} as x`), kiln's alias is dropped, so
 /// the SQL stays valid (dbt-postgres fails on such models).
 pub fn drop_doubled_limit_aliases(sql: &str) -> String {
-    if !sql.contains("_dbt_limit_subq_") && !sql.contains("_dbt_et_filter_subq_") {
+    if !has_limit_aliases(sql) {
         return sql.to_string();
     }
     const FOLLOWS_WITHOUT_ALIAS: [&str; 27] = [

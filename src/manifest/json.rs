@@ -241,7 +241,7 @@ impl<'a> NodeOut<'a> {
         let rt = node.resource_type;
         let seed = rt == ResourceType::Seed;
         let model = rt == ResourceType::Model;
-        let compiled = compiled_node.map(|c| c.sql.as_str());
+        let compiled = compiled_node.map(|c| &*c.sql);
         NodeOut {
             database: &node.database,
             schema: &node.schema,

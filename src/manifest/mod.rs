@@ -256,8 +256,9 @@ impl Node {
 /// A node's compiled SQL.
 #[derive(Debug, Clone)]
 pub struct Compiled {
-    /// SQL with ephemeral CTEs injected: what runs.
-    pub sql: String,
+    /// SQL with ephemeral CTEs injected: what runs (shared with the
+    /// render cache when there is nothing to inject).
+    pub sql: std::sync::Arc<str>,
     /// The ephemeral models inlined, as (unique_id, cte sql).
     pub extra_ctes: Vec<(String, String)>,
 }

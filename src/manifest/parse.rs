@@ -24,6 +24,7 @@ use crate::manifest::{
 use crate::project::config::{self, NodeConfig};
 use crate::project::properties::{self, ColumnProperties, NodeProperties, PropertiesFile};
 use crate::project::{FileKind, Package, Project, SourceFile};
+use crate::render_cache::{ParseResult, RenderCache};
 
 /// A properties file, kept for locating entries in errors.
 #[derive(Debug, Clone)]
@@ -182,7 +183,7 @@ struct Patch {
 
 /// Parses the whole project. Returns the manifest and the Jinja runtime
 /// (macros compiled once, reused by compile and execution).
-pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
+pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>, Arc<RenderCache>)> {
     let root = project.root_name().to_string();
     let mut warnings = project.warnings.clone();
     let mut timer = crate::output::Timer::start();
@@ -205,6 +206,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
         })
         .collect();
     let jinja = Arc::new(jinja);
+    let cache = Arc::new(RenderCache::open(project, &jinja));
     timer.lap("macros and docs");
 
     // Properties YAML, by package.
@@ -366,7 +368,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
             if node.language == "python" {
                 python_model::read_dependencies(&mut node);
             } else if node.resource_type != ResourceType::Seed {
-                render_for_parse(&jinja, &mut node)?;
+                render_for_parse(&jinja, &cache, &mut node)?;
             }
             finish_config(&mut node);
             naming::assign(
@@ -571,7 +573,9 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>)> {
     timer.lap("unit test inputs");
     warnings.append(&mut manifest.warnings);
     manifest.warnings = warnings;
-    Ok((manifest, jinja))
+    cache.save_parse(&|id| manifest.nodes.contains_key(id));
+    timer.lap("save render cache");
+    Ok((manifest, jinja, cache))
 }
 
 fn take_first(mut errors: Vec<Error>) -> Option<Error> {
@@ -932,7 +936,35 @@ pub fn render_description(
 }
 
 /// Renders a node's SQL with `execute = false`, recording what it asks for.
-fn render_for_parse(jinja: &Arc<Jinja>, node: &mut Node) -> Result<()> {
+/// Learns a node's refs, sources and in-file config: from the render cache
+/// when nothing the last render read has changed, else by rendering it.
+fn render_for_parse(jinja: &Arc<Jinja>, cache: &RenderCache, node: &mut Node) -> Result<()> {
+    let key = crate::render_cache::key::parse(node);
+    let result = match cache.parse_lookup(jinja, node, key) {
+        Some(r) => r,
+        None => {
+            let (result, trace) = render_node_for_parse(jinja, node)?;
+            cache.parse_store(jinja, &node.unique_id, key, trace, result.clone());
+            result
+        }
+    };
+    let config_call: crate::project::config::Config =
+        serde_json::from_str(&result.config_call).unwrap_or_default();
+    node.config.merge(&config_call);
+    node.config_call = config_call;
+    node.refs = result.refs;
+    node.sources = result.sources;
+    node.depends_on_macros = result.macros;
+    node.vars_used = serde_json::from_str(&result.vars_used).unwrap_or_default();
+    node.env_vars_used = result.env_vars_used;
+    Ok(())
+}
+
+/// Renders a node with `execute = false`, recording what it asks for.
+fn render_node_for_parse(
+    jinja: &Arc<Jinja>,
+    node: &Node,
+) -> Result<(ParseResult, crate::jinja::context::Trace)> {
     let this = crate::jinja::relation::Relation::new(
         &jinja
             .target
@@ -1010,14 +1042,15 @@ fn render_for_parse(jinja: &Arc<Jinja>, node: &mut Node) -> Result<()> {
         ));
     }
     let rec = scope.recorded();
-    node.refs = rec.refs;
-    node.sources = rec.sources;
-    node.config_call = rec.config.clone();
-    node.config.merge(&rec.config);
-    node.depends_on_macros = rec.macros.into_iter().collect();
-    node.vars_used = rec.vars;
-    node.env_vars_used = rec.env_vars;
-    Ok(())
+    let result = ParseResult {
+        refs: rec.refs,
+        sources: rec.sources,
+        config_call: serde_json::to_string(&rec.config).unwrap_or_default(),
+        macros: rec.macros,
+        vars_used: serde_json::to_string(&rec.vars).unwrap_or_default(),
+        env_vars_used: rec.env_vars,
+    };
+    Ok((result, rec.trace))
 }
 
 /// Tags, meta and hooks in their final places once all configs are merged.

@@ -478,6 +478,13 @@ impl NodeConfig {
             .chain(self.set.iter().filter(|(k, _)| !defaults.contains_key(*k)))
     }
 
+    /// Writes what distinguishes this config from another (the keys set on
+    /// top of the shared defaults), for the render cache's keys.
+    pub fn fingerprint(&self, out: &mut impl std::io::Write) {
+        let _ = out.write_all(self.resource_type.as_bytes());
+        let _ = serde_json::to_writer(out, &self.set);
+    }
+
     /// The whole config as a map.
     pub fn to_map(&self) -> Config {
         self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()

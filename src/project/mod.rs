@@ -60,6 +60,29 @@ pub struct Package {
     pub files: Vec<SourceFile>,
 }
 
+impl Package {
+    /// dbt_project.yml without its vars and config trees, as text: what
+    /// else in it can change a render. The render cache keys on this; vars
+    /// and node configs it checks one by one.
+    pub fn render_settings(&self) -> String {
+        let mut p = self.project.clone();
+        for tree in [
+            &mut p.vars,
+            &mut p.models,
+            &mut p.seeds,
+            &mut p.snapshots,
+            &mut p.data_tests,
+            &mut p.sources,
+            &mut p.analyses,
+            &mut p.exposures,
+            &mut p.unit_tests,
+        ] {
+            tree.clear();
+        }
+        format!("{p:?}")
+    }
+}
+
 /// The `models:`, `seeds:`, ... trees of one dbt_project.yml.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigTrees {
