@@ -22,8 +22,8 @@ pub struct Cli {
 
 /// dbt's global flags, accepted before or after the command so that
 /// existing scripts and orchestrators keep working. Those marked "no
-/// effect" change nothing in kiln (it has no partial-parse file, no version
-/// check, no file log), as README's "dbt flags" table says.
+/// effect" change nothing in kiln (it has no version check, no file log),
+/// as README's "dbt flags" table says.
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalArgs {
     /// Where artifacts and compiled SQL go, instead of dbt_project.yml's target-path.
@@ -62,10 +62,11 @@ pub struct GlobalArgs {
     pub use_colors_file: bool,
     #[arg(long, global = true, hide = true)]
     pub no_use_colors_file: bool,
-    /// Partial parsing (no effect: kiln parses the whole project every time, fast).
-    #[arg(long, global = true)]
+    /// Reuse renders from target/kiln_cache/ when their inputs are unchanged (the default).
+    #[arg(long, global = true, overrides_with = "no_partial_parse")]
     pub partial_parse: bool,
-    #[arg(long, global = true, hide = true)]
+    /// Render every node again, ignoring target/kiln_cache/.
+    #[arg(long, global = true, overrides_with = "partial_parse")]
     pub no_partial_parse: bool,
     #[arg(long, global = true, hide = true)]
     pub partial_parse_file_diff: bool,

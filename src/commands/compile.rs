@@ -50,8 +50,15 @@ pub fn run(args: &CompileArgs) -> Result<i32> {
         ));
         output::stdout_line(&compiled[*only].sql);
     }
+    // How much the render cache saved, once it saved something.
+    let (_, (reused, rendered)) = session.cache.counts();
+    let cached = if reused > 0 {
+        format!(" ({rendered} rendered, {reused} unchanged)")
+    } else {
+        String::new()
+    };
     output::info(&format!(
-        "Compiled {} node(s) of {} in {:.2}s into {}",
+        "Compiled {} node(s) of {} in {:.2}s{cached} into {}",
         compiled.len(),
         session.counts(),
         session.started.elapsed().as_secs_f64(),
