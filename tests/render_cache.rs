@@ -49,14 +49,24 @@ fn compile(
 ) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut args = vec!["compile"];
     args.extend_from_slice(extra);
-    let mut cmd = p.kiln(&args);
+    renders(p, &args, env)
+}
+
+/// Runs kiln with `args` and returns the nodes rendered again by the parse
+/// and by the compile.
+fn renders(
+    p: &Project,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut cmd = p.kiln(args);
     cmd.env("KILN_DEBUG", "1").env_remove("KILN_TEST_STAMP");
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("kiln runs");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(0), "compile failed: {err}");
+    assert_eq!(out.status.code(), Some(0), "kiln {args:?} failed: {err}");
     let rendered = |stage: &str| -> BTreeSet<String> {
         let prefix = format!("render cache: {stage} ");
         err.lines()
@@ -220,4 +230,46 @@ fn a_corrupt_or_truncated_cache_is_ignored() {
     assert!(compiled(&p, "customers").contains("'plain'"));
     // And the rewritten cache serves the next compile.
     assert_eq!(compile(&p, &[], &[]), (set(&[]), set(&[])));
+}
+
+#[test]
+fn builds_reuse_compile_renders_and_flags_are_keyed_one_by_one() {
+    let p = Project::with_files(&[
+        (
+            "profiles.yml",
+            "proj:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      schema: main\n",
+        ),
+        ("models/plain.sql", "select 1 as id"),
+        (
+            "models/refreshing.sql",
+            "select {{ 1 if flags.FULL_REFRESH else 0 }} as full_refresh",
+        ),
+        (
+            "models/schema.yml",
+            "models:\n  - name: plain\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+        ),
+    ]);
+    let (_, comp) = renders(&p, &["compile"], &[]);
+    assert_eq!(comp.len(), 3, "{comp:?}");
+    // `kiln build` reuses what `kiln compile` rendered: the test reads only
+    // the STORE_FAILURES flag, the model only FULL_REFRESH, and both agree.
+    assert_eq!(renders(&p, &["build"], &[]), (set(&[]), set(&[])));
+    // --full-refresh changes the one flag `refreshing` reads (at parse
+    // time too).
+    assert_eq!(
+        renders(&p, &["build", "--full-refresh"], &[]),
+        (set(&["refreshing"]), set(&["refreshing"]))
+    );
+    assert_eq!(
+        p.column("dev.duckdb", "select full_refresh from refreshing"),
+        vec!["1"]
+    );
+    assert_eq!(
+        renders(&p, &["build"], &[]),
+        (set(&["refreshing"]), set(&["refreshing"]))
+    );
+    assert_eq!(
+        p.column("dev.duckdb", "select full_refresh from refreshing"),
+        vec!["0"]
+    );
 }

@@ -130,6 +130,9 @@ pub fn run_nodes(session: &Session, args: &RunArgs, which: &str, ids: &[String])
         invocation_args(args, which, session),
     )?;
     session.write_manifest(Some(&outcome.compiled))?;
+    session
+        .cache
+        .save_compile(&|id| session.manifest.nodes.contains_key(id));
     if let Some(path) = &args.junit_xml {
         crate::artifacts::junit::write(path, which, &outcome.results)?;
     }

@@ -90,7 +90,8 @@ pub fn execute(session: &Session, ids: &[String], opts: &RunOptions) -> Result<R
     let cache = Arc::new(RelationCache::for_adapter(adapter.as_ref()));
     let main = db_for(&adapter, &cache)?;
     let compiler = Compiler::new(session.manifest.clone(), session.jinja.clone())
-        .defer_to(opts.deferred.clone());
+        .defer_to(opts.deferred.clone())
+        .with_cache(session.cache.clone());
     let target_dir = session.project.target_dir();
     let mut results: Vec<NodeResult> = Vec::new();
 

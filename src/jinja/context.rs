@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use minijinja::value::{Enumerator, Kwargs, Object, Value, ValueKind};
+use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 use serde_json::Value as Json;
 
@@ -56,8 +56,8 @@ pub struct Trace {
     pub volatile: Option<&'static str>,
     /// Every macro called, by index in the registry.
     pub macros: BTreeSet<usize>,
-    /// Whether `flags` (FULL_REFRESH, WHICH, ...) was read.
-    pub flags: bool,
+    /// The flags read (FULL_REFRESH, WHICH, ...; `*`: all of them).
+    pub flags: BTreeSet<String>,
     /// Every var read, with its value (none: not set, a default was used).
     pub vars: BTreeMap<String, Option<Json>>,
     /// Every env var read, with its value in the environment.
@@ -201,9 +201,7 @@ impl Scope {
 
     /// Notes a read of builtin `key` that the render cache must know of.
     fn note_builtin(&self, key: &str) {
-        if key == "flags" {
-            self.record().trace.flags = true;
-        } else if let Some(why) = volatile_builtin(key, self.execute) {
+        if let Some(why) = volatile_builtin(key, self.execute) {
             self.volatile(why);
         }
     }
@@ -466,7 +464,7 @@ fn builtin(ctx: &Arc<Ctx>, key: &str) -> Option<Value> {
             crate::jinja::datetime::DateTime::utc_aware(ctx.jinja().run_started_at.naive_utc())
                 .into_value()
         }
-        "flags" => ctx.jinja().flags.clone(),
+        "flags" => Value::from_object(Flags(ctx.scope.clone())),
         "dbt_version" => Value::from(crate::project::DBT_VERSION),
         "database" => ctx.jinja().target.get_attr("database").unwrap_or_default(),
         "schema" => ctx.jinja().target.get_attr("schema").unwrap_or_default(),
@@ -487,6 +485,38 @@ fn builtin(ctx: &Arc<Ctx>, key: &str) -> Option<Value> {
         "context" => Value::from_dyn_object(ctx.clone()),
         _ => return None,
     })
+}
+
+/// `flags`: the invocation's flags, noting which ones a render reads (the
+/// render cache keys on those alone, so `kiln compile` and `kiln test`
+/// share renders that read only flags they agree on).
+struct Flags(Arc<Scope>);
+
+impl std::fmt::Debug for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0.jinja.flags)
+    }
+}
+
+impl Object for Flags {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        self.0.record().trace.flags.insert(name.to_string());
+        let v = self.0.jinja.flags.get_attr(name).ok()?;
+        (!v.is_undefined()).then_some(v)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        self.0.record().trace.flags.insert("*".to_string());
+        match self.0.jinja.flags.try_iter() {
+            Ok(keys) => Enumerator::Values(keys.collect()),
+            Err(_) => Enumerator::Empty,
+        }
+    }
 }
 
 /// `dbt_utils.star`, `dbt.current_timestamp`: a package's macros by name.

@@ -58,6 +58,12 @@ pub fn of_str(s: &str) -> u128 {
     Keyer::default().str(s).finish()
 }
 
+/// Every field of a relation, including those its JSON leaves out
+/// (`--empty`, `--sample`'s filter), which change how it renders.
+pub fn of_relation(rel: &crate::jinja::relation::Relation) -> u128 {
+    of_str(&format!("{rel:?}"))
+}
+
 /// The node's own fields every render of it reads: its text, where it
 /// lives, and its config as merged so far.
 fn node_fields(k: &mut Keyer, node: &Node) {
@@ -88,7 +94,7 @@ pub fn compile(node: &Node) -> u128 {
     let mut k = Keyer::default();
     k.str("compile");
     node_fields(&mut k, node);
-    k.json(&node.typed_relation());
+    k.str(&format!("{:?}", node.typed_relation()));
     if let Some(t) = &node.test {
         k.str(&t.name)
             .opt(t.namespace.as_deref())

@@ -58,8 +58,8 @@ struct Deps {
     /// Var name and the hash of its value (0: not set).
     vars: Vec<(String, u128)>,
     env_vars: Vec<(String, Option<String>)>,
-    /// The hash of `flags`, if the render read them.
-    flags: Option<u128>,
+    /// Flags read, with the hash of each value (`*`: all flags).
+    flags: Vec<(String, u128)>,
     /// Calling package, the call, and the hash of the relation it gave.
     refs: Vec<(String, RefCall, u128)>,
     sources: Vec<(String, String, u128)>,
@@ -135,6 +135,17 @@ impl Macros {
 
 fn var_hash(v: Option<&Json>) -> u128 {
     v.map(key::of_json).unwrap_or(0)
+}
+
+/// The hash of one flag's value (`*`: of all flags).
+fn flag_hash(jinja: &Jinja, name: &str) -> u128 {
+    if name == "*" {
+        return key::of_json(&jinja.flags);
+    }
+    match jinja.flags.get_attr(name) {
+        Ok(v) if !v.is_undefined() => key::of_json(&v),
+        _ => 0,
+    }
 }
 
 /// One kind of render's entries: last run's, and this run's.
@@ -316,16 +327,23 @@ impl RenderCache {
                 .map(|(k, v)| (k, var_hash(v.as_ref())))
                 .collect(),
             env_vars: trace.env_vars.into_iter().collect(),
-            flags: trace.flags.then(|| key::of_json(&jinja.flags)),
+            flags: trace
+                .flags
+                .into_iter()
+                .map(|f| {
+                    let h = flag_hash(jinja, &f);
+                    (f, h)
+                })
+                .collect(),
             refs: trace
                 .refs
                 .into_iter()
-                .map(|(pkg, call, rel)| (pkg, call, key::of_json(&rel)))
+                .map(|(pkg, call, rel)| (pkg, call, key::of_relation(&rel)))
                 .collect(),
             sources: trace
                 .sources
                 .into_iter()
-                .map(|(s, t, rel)| (s, t, key::of_json(&rel)))
+                .map(|(s, t, rel)| (s, t, key::of_relation(&rel)))
                 .collect(),
         })
     }
@@ -354,18 +372,20 @@ impl RenderCache {
                 return Some(format!("env var {name} changed"));
             }
         }
-        if deps.flags.is_some_and(|h| h != key::of_json(&jinja.flags)) {
-            return Some("flags changed".to_string());
+        for (name, h) in &deps.flags {
+            if flag_hash(jinja, name) != *h {
+                return Some(format!("flag {name} changed"));
+            }
         }
         for (pkg, call, h) in &deps.refs {
             let now = resolver.and_then(|r| r.resolve_ref(pkg, call).ok());
-            if now.map(|r| key::of_json(&r)) != Some(*h) {
+            if now.map(|r| key::of_relation(&r)) != Some(*h) {
                 return Some(format!("ref('{}') changed", call.name));
             }
         }
         for (s, t, h) in &deps.sources {
             let now = resolver.and_then(|r| r.resolve_source(s, t).ok());
-            if now.map(|r| key::of_json(&r)) != Some(*h) {
+            if now.map(|r| key::of_relation(&r)) != Some(*h) {
                 return Some(format!("source('{s}', '{t}') changed"));
             }
         }
