@@ -573,7 +573,7 @@ pub fn parse_project(project: &Project) -> Result<(Manifest, Arc<Jinja>, Arc<Ren
     timer.lap("unit test inputs");
     warnings.append(&mut manifest.warnings);
     manifest.warnings = warnings;
-    cache.save_parse(&|id| manifest.nodes.contains_key(id));
+    cache.save_parse(&|id| manifest.nodes.contains_key(id) || manifest.disabled.contains_key(id));
     timer.lap("save render cache");
     Ok((manifest, jinja, cache))
 }
