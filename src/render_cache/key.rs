@@ -61,7 +61,9 @@ pub fn of_str(s: &str) -> u128 {
 /// Every field of a relation, including those its JSON leaves out
 /// (`--empty`, `--sample`'s filter), which change how it renders.
 pub fn of_relation(rel: &crate::jinja::relation::Relation) -> u128 {
-    of_str(&format!("{rel:?}"))
+    let mut k = Keyer::default();
+    let _ = write!(k, "{rel:?}");
+    k.finish()
 }
 
 /// The node's own fields every render of it reads: its text, where it
@@ -94,7 +96,7 @@ pub fn compile(node: &Node) -> u128 {
     let mut k = Keyer::default();
     k.str("compile");
     node_fields(&mut k, node);
-    k.str(&format!("{:?}", node.typed_relation()));
+    let _ = write!(k, "{:?}", node.typed_relation());
     if let Some(t) = &node.test {
         k.str(&t.name)
             .opt(t.namespace.as_deref())

@@ -427,6 +427,15 @@ impl RenderCache {
             .store(id, key, self.deps(jinja, trace), Sql(sql));
     }
 
+    /// Reads the last compile's renders now (on another thread, while the
+    /// caller selects nodes), rather than when the first node needs them.
+    pub fn preload_compile(self: &Arc<Self>) {
+        let cache = self.clone();
+        std::thread::spawn(move || {
+            cache.compile.old(cache.global, &cache.macros);
+        });
+    }
+
     /// Writes the parse cache; `exists` says which nodes are still there.
     pub fn save_parse(&self, exists: &dyn Fn(&str) -> bool) {
         self.parse.save(self.global, &self.macros, exists);
