@@ -96,15 +96,16 @@ pub fn compile_and_write(
         compiled.insert(id, r?);
     }
     timer.lap("render");
-    // Both are big (tens of thousands of files, a manifest of tens of MB): write them side by side.
-    let (files, manifest) = rayon::join(
+    // Three big writes (tens of thousands of files, a manifest of tens of
+    // MB, the render cache): side by side.
+    let exists = |id: &str| session.manifest.nodes.contains_key(id);
+    let (files, (manifest, ())) = rayon::join(
         || write_compiled(&session.project.target_dir(), &session.manifest, &compiled),
         || {
-            let written = session.write_manifest(Some(&compiled));
-            session
-                .cache
-                .save_compile(&|id| session.manifest.nodes.contains_key(id));
-            written
+            rayon::join(
+                || session.write_manifest(Some(&compiled)),
+                || session.cache.save_compile(&exists),
+            )
         },
     );
     files?;
