@@ -70,9 +70,16 @@ pub fn info(msg: &str) {
     }
 }
 
+/// Whether debug lines are shown (KILN_DEBUG set), read once: callers on
+/// hot paths check it before building a message.
+pub fn debugging() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("KILN_DEBUG").is_some())
+}
+
 /// Debug lines are only shown with KILN_DEBUG set.
 pub fn debug(msg: &str) {
-    if std::env::var_os("KILN_DEBUG").is_some() {
+    if debugging() {
         info(msg);
     }
 }

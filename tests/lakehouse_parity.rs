@@ -24,7 +24,7 @@ fn lakehouse_fixture_matches_dbt_duckdb() {
     );
     for t in tables {
         ours.push_str(&format!("## {}.{}\n", t[0], t[1]));
-        let mut rows: Vec<String> = p
+        let rows: Vec<String> = p
             .query(
                 "lake.duckdb",
                 &format!("select columns(*)::varchar from \"{}\".\"{}\"", t[0], t[1]),
@@ -32,11 +32,7 @@ fn lakehouse_fixture_matches_dbt_duckdb() {
             .into_iter()
             .map(|r| r.join("|"))
             .collect();
-        rows.sort();
-        for r in rows {
-            ours.push_str(&r);
-            ours.push('\n');
-        }
+        common::push_sorted_lines(&mut ours, rows);
     }
     assert_eq!(ours, reference("relations.txt"));
     // The same file, row for row (DuckDB writes groups in no fixed order).

@@ -23,6 +23,18 @@ fn project(events: &str) -> common::Project {
     ])
 }
 
+/// The model's rows: id, batch, amount.
+fn daily_rows(p: &common::Project) -> Vec<Vec<String>> {
+    p.query(
+        "db.duckdb",
+        "select id, batch, amount from daily order by id",
+    )
+}
+
+fn run_results(p: &common::Project) -> serde_json::Value {
+    serde_json::from_str(&p.read("target/run_results.json")).expect("run_results.json")
+}
+
 const THREE_DAYS: &str = "id,occurred_at,amount\n1,2024-01-01 10:00:00,1\n2,2024-01-02 10:00:00,2\n3,2024-01-02 11:00:00,3\n4,2024-01-03 09:00:00,4\n";
 
 #[test]
@@ -32,10 +44,7 @@ fn each_batch_reads_and_writes_its_day() {
     let err = p.ok(&common::run_window("2024-01-01", "2024-01-04"));
     assert!(err.contains("batch 3 of 3 (20240103)"), "{err}");
     assert_eq!(
-        p.query(
-            "db.duckdb",
-            "select id, batch, amount from daily order by id"
-        ),
+        daily_rows(&p),
         vec![
             vec!["1", "20240101", "1"],
             vec!["2", "20240102", "2"],
@@ -56,8 +65,7 @@ fn each_batch_reads_and_writes_its_day() {
         p.column("db.duckdb", "select amount from daily order by id"),
         vec!["1", "2", "30", "4"]
     );
-    let results: serde_json::Value =
-        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    let results = run_results(&p);
     assert_eq!(
         results["results"][0]["batch_results"]["successful"],
         serde_json::json!([["2024-01-02 00:00:00", "2024-01-03 00:00:00"]])
@@ -77,8 +85,7 @@ fn a_failed_batch_leaves_the_others_committed() {
         p.column("db.duckdb", "select id from daily order by id"),
         vec!["1", "4"]
     );
-    let results: serde_json::Value =
-        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    let results = run_results(&p);
     let r = &results["results"][0];
     assert_eq!(r["status"], "partial success");
     assert_eq!(
@@ -151,10 +158,7 @@ fn concurrent_batches_run_side_by_side() {
     );
     assert_eq!(code, 1, "the third day's batch fails: {err}");
     assert_eq!(
-        p.query(
-            "db.duckdb",
-            "select id, batch, amount from daily order by id"
-        ),
+        daily_rows(&p),
         vec![
             vec!["1", "20240101", "1"],
             vec!["2", "20240102", "2"],
@@ -163,8 +167,7 @@ fn concurrent_batches_run_side_by_side() {
             vec!["6", "20240106", "6"],
         ]
     );
-    let results: serde_json::Value =
-        serde_json::from_str(&p.read("target/run_results.json")).unwrap();
+    let results = run_results(&p);
     assert_eq!(results["results"][0]["status"], "partial success");
     assert_eq!(
         results["results"][0]["batch_results"]["failed"],

@@ -66,7 +66,7 @@ fn dump(pg: &mut Pg) -> String {
             continue; // times of the snapshot run
         }
         let select: Vec<String> = cols.iter().map(|c| format!("\"{c}\"::text")).collect();
-        let mut rows: Vec<String> = pg
+        let rows: Vec<String> = pg
             .rows(&format!(
                 "select {} from \"{}\".\"{}\"",
                 select.join(", "),
@@ -76,11 +76,7 @@ fn dump(pg: &mut Pg) -> String {
             .into_iter()
             .map(|r| r.join("|"))
             .collect();
-        rows.sort();
-        for r in rows {
-            out.push_str(&r);
-            out.push('\n');
-        }
+        common::push_sorted_lines(&mut out, rows);
     }
     out
 }

@@ -34,15 +34,11 @@ fn dump(spark: &mut Spark) -> String {
             .iter()
             .map(|c| format!("coalesce(cast(`{c}` as string), 'NULL')"))
             .collect();
-        let mut rows = spark.column(&format!(
+        let rows = spark.column(&format!(
             "select concat_ws('|', {}) as line from {schema}.{name}",
             values.join(", ")
         ));
-        rows.sort();
-        for r in rows {
-            out.push_str(&r);
-            out.push('\n');
-        }
+        common::push_sorted_lines(&mut out, rows);
     }
     out
 }

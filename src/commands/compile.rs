@@ -19,7 +19,9 @@ pub const COMPILABLE: [ResourceType; 4] = [
 
 pub fn run(args: &CompileArgs) -> Result<i32> {
     let session = Session::load(&args.project)?;
-    session.cache.preload_compile();
+    if args.inline.is_none() {
+        session.cache.preload_compile();
+    }
     let compiler = Compiler::new(session.manifest.clone(), session.jinja.clone())
         .with_cache(session.cache.clone());
     let db = connect_for_compile(&session);

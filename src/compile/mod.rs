@@ -213,7 +213,7 @@ impl Compiler {
         } else {
             out
         };
-        Ok((out, scope.take_trace()))
+        Ok((out, scope.take_recorded().trace))
     }
 
     /// A generic test's arguments, rendered as dbt renders them: `ref(...)`

@@ -180,9 +180,9 @@ impl Scope {
         self
     }
 
-    /// What the render read (see [`Trace`]), leaving an empty one.
-    pub fn take_trace(&self) -> Trace {
-        std::mem::take(&mut self.record().trace)
+    /// What the finished render asked for and read, leaving an empty record.
+    pub fn take_recorded(&self) -> Recorded {
+        std::mem::take(&mut *self.record())
     }
 
     pub fn recorded(&self) -> Recorded {

@@ -1041,7 +1041,7 @@ fn render_node_for_parse(
             &node.display_path,
         ));
     }
-    let rec = scope.recorded();
+    let rec = scope.take_recorded();
     let result = ParseResult {
         refs: rec.refs,
         sources: rec.sources,

@@ -237,11 +237,13 @@ impl<T: Clone + Serialize + DeserializeOwned> Stage<T> {
                 if found.is_some() {
                     self.dirty.store(true, Ordering::Relaxed);
                 }
-                crate::output::debug(&format!(
-                    "render cache: {} {id} renders: {}",
-                    self.name,
-                    why.unwrap_or_default()
-                ));
+                if crate::output::debugging() {
+                    crate::output::debug(&format!(
+                        "render cache: {} {id} renders: {}",
+                        self.name,
+                        why.unwrap_or_default()
+                    ));
+                }
                 None
             }
         }
@@ -253,10 +255,11 @@ impl<T: Clone + Serialize + DeserializeOwned> Stage<T> {
                 lock(&self.fresh).insert(id.to_string(), Entry { key, deps, value });
                 self.dirty.store(true, Ordering::Relaxed);
             }
-            Err(why) => crate::output::debug(&format!(
+            Err(why) if crate::output::debugging() => crate::output::debug(&format!(
                 "render cache: {} {id} is not cached: it {why}",
                 self.name
             )),
+            Err(_) => {}
         }
     }
 

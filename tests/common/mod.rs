@@ -119,6 +119,16 @@ impl Project {
     }
 }
 
+/// Appends `rows` to `out`, sorted, one per line: how the parity tests
+/// dump a relation (row order is not part of a model's result).
+pub fn push_sorted_lines(out: &mut String, mut rows: Vec<String>) {
+    rows.sort();
+    for r in rows {
+        out.push_str(&r);
+        out.push('\n');
+    }
+}
+
 pub fn kiln() -> Command {
     Command::cargo_bin("kiln").expect("kiln binary")
 }
